@@ -1,0 +1,87 @@
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod'
+import type { Config } from './config.js'
+import { registerErrorHandler } from './error-handler.js'
+import { registerRequestContext, requestIdFor } from './request-context.js'
+import chatRoutes from './routes/chat.js'
+import healthRoutes from './routes/health.js'
+import safeRoutes from './routes/safe.js'
+import { registerServices, type ServiceOverrides } from './services.js'
+
+export interface BuildAppOptions extends ServiceOverrides {
+  /** Fastify's logger option: false in tests, pino options in the server. */
+  logger?: FastifyServerOptions['logger']
+  /** A pino instance to log to (tests use one to read what was logged). */
+  loggerInstance?: FastifyServerOptions['loggerInstance']
+}
+
+/** Paths whose values pino replaces with [Redacted]: credentials never reach a log line. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+]
+
+export const API_INFO = {
+  title: 'GenAI API',
+  description:
+    'OpenAI and local models behind a fast, safe, documented HTTP API. Errors use the FastAPI envelope: ' +
+    '`{"detail": "..."}`, and `{"detail": [{"loc", "msg", "type"}]}` with status 422 for invalid input.',
+  version: '0.1.0',
+}
+
+/** Builds the whole app without listening; server.ts listens, tests inject. */
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    genReqId: requestIdFor,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Keep-alive longer than a typical load balancer's idle timeout, so it never reuses a closed socket.
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+  })
+
+  registerErrorHandler(app)
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  acceptEmptyJsonBodies(app)
+  registerRequestContext(app)
+
+  await app.register(fastifySwagger, {
+    openapi: { openapi: '3.1.0', info: API_INFO, tags: [{ name: 'chat' }, { name: 'operations' }] },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  registerServices(app, config, options)
+
+  await app.register(healthRoutes)
+  await app.register(chatRoutes)
+  await app.register(safeRoutes)
+  return app
+}
+
+/**
+ * `Content-Type: application/json` with an empty body counts as no body (FastAPI accepts it), so
+ * `POST /safe?prompt=...` works from clients that always send the header.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance) {
+  // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing message.
+  app.removeContentTypeParser('text/plain')
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined)
+    parseJson(request, body as string, done)
+  })
+}

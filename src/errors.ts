@@ -1,0 +1,179 @@
+/**
+ * Typed errors. Adapters translate vendor failures into these at the boundary; the error handler
+ * (http-errors.ts) turns them into FastAPI-shaped responses. `message` is always safe to show.
+ */
+
+export interface AppErrorOptions {
+  /** The underlying failure, kept for the log only. */
+  cause?: unknown
+  /** How long the upstream asked us to wait before trying again. */
+  retryAfterMs?: number
+  /** Why it failed, for the log only (never sent to the client). */
+  logDetail?: string
+}
+
+export abstract class AppError extends Error {
+  /** The HTTP status this error is answered with. */
+  abstract readonly statusCode: number
+  /** A stable machine-readable code, for logs and metrics. */
+  abstract readonly code: string
+  /** Whether the same request may succeed if sent again (408, 409, 429, 5xx, network, timeouts). */
+  readonly isRetryable: boolean = false
+  readonly retryAfterMs: number | undefined
+  readonly logDetail: string | undefined
+
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super(message, { cause: options.cause })
+    this.name = new.target.name
+    this.retryAfterMs = options.retryAfterMs
+    this.logDetail = options.logDetail
+  }
+}
+
+export class ProviderNotConfiguredError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'provider_not_configured'
+  constructor(provider: string, variable: string) {
+    super(`${provider} is not configured: set ${variable} and restart the server`)
+  }
+}
+
+export class UpstreamBadRequestError extends AppError {
+  readonly statusCode = 400
+  readonly code = 'upstream_bad_request'
+}
+
+export class ModelNotFoundError extends AppError {
+  readonly statusCode = 404
+  readonly code = 'model_not_found'
+  constructor(model: string, options?: AppErrorOptions) {
+    super(`model '${model}' not found`, options)
+  }
+}
+
+export class UpstreamRateLimitError extends AppError {
+  readonly statusCode = 429
+  readonly code = 'upstream_rate_limited'
+  override readonly isRetryable = true
+  constructor(options?: AppErrorOptions) {
+    super('The AI provider is rate limiting requests; retry later', options)
+  }
+}
+
+/** The provider refused our own credentials or account (bad key, no quota): the client cannot fix it. */
+export class UpstreamAuthError extends AppError {
+  readonly statusCode = 502
+  readonly code = 'upstream_auth'
+  constructor(options?: AppErrorOptions) {
+    super('The AI provider refused the request', options)
+  }
+}
+
+export class UpstreamUnavailableError extends AppError {
+  readonly statusCode = 502
+  readonly code = 'upstream_unavailable'
+  override readonly isRetryable: boolean
+  constructor(options: AppErrorOptions & { isRetryable?: boolean } = {}) {
+    super('The AI provider is unavailable', options)
+    this.isRetryable = options.isRetryable ?? true
+  }
+}
+
+export class UpstreamTimeoutError extends AppError {
+  readonly statusCode = 504
+  readonly code = 'upstream_timeout'
+  override readonly isRetryable = true
+  constructor(options?: AppErrorOptions) {
+    super('The AI provider did not answer in time', options)
+  }
+}
+
+/** Every attempt under the retry policy failed with a retryable error. */
+export class ServiceUnavailableError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'ai_unavailable'
+  constructor(options?: AppErrorOptions) {
+    super('AI service unavailable', options)
+  }
+}
+
+/** The client went away; nobody reads the answer, but the log should say so. */
+export class ClientClosedRequestError extends AppError {
+  readonly statusCode = 499
+  readonly code = 'client_closed_request'
+  constructor(options?: AppErrorOptions) {
+    super('Client closed the request', options)
+  }
+}
+
+export interface RequestIssue {
+  /** Where the bad value is, FastAPI style: ['body', 'messages', 0, 'role']. */
+  loc: (string | number)[]
+  /** What is wrong, for a person. */
+  msg: string
+  /** A stable kind, e.g. 'missing', 'json_invalid'. */
+  type: string
+}
+
+/** Client input that no schema could reject on its own (e.g. a field that may come from two places). */
+export class RequestValidationError extends AppError {
+  readonly statusCode = 422
+  readonly code = 'request_validation'
+  constructor(readonly issues: RequestIssue[]) {
+    super(issues.map((issue) => `${issue.loc.join('.')}: ${issue.msg}`).join('; '))
+  }
+}
+
+export interface UpstreamFailure {
+  /** The upstream HTTP status. */
+  status: number
+  /** The upstream's own error text; shown only where it is the caller's fault (4xx), sanitised. */
+  message?: string
+  /** The upstream's error code, e.g. 'model_not_found', 'insufficient_quota'. */
+  code?: string | null
+  /** The model we asked for, named in a 404. */
+  model: string
+  retryAfterMs?: number
+  cause?: unknown
+}
+
+/** The one place an upstream HTTP status becomes one of our typed errors. */
+export function errorFromUpstreamStatus(failure: UpstreamFailure): AppError {
+  const { status, model, retryAfterMs, cause } = failure
+  const upstreamText = failure.message ?? ''
+  const logDetail = `upstream ${status}${failure.code ? ` ${failure.code}` : ''}: ${redactSecrets(upstreamText)}`
+  const options = { cause, retryAfterMs, logDetail }
+  if (status === 401 || status === 403) return new UpstreamAuthError(options)
+  if (status === 404) {
+    // A 404 that does not talk about a model means our base URL is wrong, not the caller's model.
+    const aboutModel = failure.code === 'model_not_found' || /model/i.test(upstreamText)
+    return aboutModel ? new ModelNotFoundError(model, options) : new UpstreamUnavailableError({ ...options, isRetryable: false })
+  }
+  if (status === 429) {
+    // An exhausted quota needs the operator, not a retry from the client.
+    return failure.code === 'insufficient_quota' ? new UpstreamAuthError(options) : new UpstreamRateLimitError(options)
+  }
+  if (status === 408) return new UpstreamTimeoutError(options)
+  if (status === 409 || status >= 500) return new UpstreamUnavailableError(options)
+  if (status === 400 || status === 413 || status === 422) {
+    return new UpstreamBadRequestError(sanitizeUpstreamMessage(upstreamText), options)
+  }
+  return new UpstreamUnavailableError({ ...options, isRetryable: false })
+}
+
+const SECRET_PATTERNS = [/\b(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g, /\bBearer\s+[A-Za-z0-9._~+/=-]+/gi]
+
+/** Masks anything shaped like a credential. */
+export function redactSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((result, pattern) => result.replace(pattern, '[redacted]'), text)
+}
+
+const MAX_UPSTREAM_MESSAGE_LENGTH = 300
+
+/** Makes an upstream 4xx message fit to show a client: no secrets, no control characters, bounded. */
+export function sanitizeUpstreamMessage(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const clean = redactSecrets(text).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()
+  if (clean === '') return 'The AI provider rejected the request'
+  return clean.length > MAX_UPSTREAM_MESSAGE_LENGTH ? `${clean.slice(0, MAX_UPSTREAM_MESSAGE_LENGTH)}…` : clean
+}

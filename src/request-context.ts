@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { CallOptions } from './providers/provider.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Fires when the client goes away before the response is complete. Not Fastify's `request.signal`:
+     * on Node 20 that one listens on the request stream and fires as soon as the body has been read.
+     */
+    clientSignal: AbortSignal
+  }
+}
+
+// Accept a caller's id only when it is short and plain, so it cannot forge or flood log lines.
+const ACCEPTABLE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+
+/** Fastify `genReqId`: the caller's `x-request-id` when acceptable, else a fresh UUID. */
+export function requestIdFor(request: IncomingMessage): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && ACCEPTABLE_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/** Gives every request an AbortSignal tied to its client, and echoes the request id. */
+export function registerRequestContext(app: FastifyInstance) {
+  app.decorateRequest('clientSignal', undefined as unknown as AbortSignal)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    const controller = new AbortController()
+    request.clientSignal = controller.signal
+    // The reply's socket closing (not the request's) is what says the client went away: the request
+    // stream ends as soon as the body is read, long before a slow answer is written.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
+    })
+  })
+}
+
+/** What a provider call needs from the request it serves. */
+export function callOptions(request: FastifyRequest): CallOptions {
+  return { signal: request.clientSignal, requestId: request.id }
+}

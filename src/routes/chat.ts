@@ -1,0 +1,28 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { callOptions } from '../request-context.js'
+import { chatRequestSchema, chatResponseSchema } from '../schemas/chat.js'
+import { providerErrorResponses } from '../schemas/errors.js'
+
+const chatRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/chat',
+    {
+      schema: {
+        summary: 'Answer a conversation (OpenAI Responses API)',
+        description: 'Sends the message list to the provider once and returns the whole answer.',
+        tags: ['chat'],
+        body: chatRequestSchema,
+        response: { 200: chatResponseSchema, ...providerErrorResponses },
+      },
+    },
+    async (request) => {
+      const { messages, model, temperature } = request.body
+      return app.openai.generate(
+        { messages, model: model ?? app.config.DEFAULT_MODEL, temperature },
+        callOptions(request),
+      )
+    },
+  )
+}
+
+export default chatRoutes

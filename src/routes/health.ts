@@ -1,0 +1,19 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+
+const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/health',
+    {
+      logLevel: 'warn', // load balancers poll this; keep it out of the info log
+      schema: {
+        summary: 'Liveness: the process is up and serving HTTP',
+        tags: ['operations'],
+        response: { 200: z.object({ status: z.literal('ok') }).meta({ id: 'Health' }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  )
+}
+
+export default healthRoutes

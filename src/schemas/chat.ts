@@ -1,0 +1,39 @@
+import { z } from 'zod'
+
+export const messageSchema = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant']).describe('Who speaks'),
+    content: z.string().min(1).describe('What they say; non-empty'),
+  })
+  .meta({ id: 'ChatMessage' })
+
+export const modelSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .describe('The model to ask; the server default (DEFAULT_MODEL) when omitted')
+
+export const chatRequestSchema = z
+  .object({
+    messages: z.array(messageSchema).min(1).describe('The conversation, oldest first'),
+    model: modelSchema.optional(),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .describe('Sampling temperature; sent upstream only when given (reasoning models such as gpt-5 reject it)'),
+  })
+  .meta({
+    id: 'ChatRequest',
+    example: { messages: [{ role: 'user', content: 'Say hello in French.' }], model: 'gpt-5' },
+  })
+
+export const chatResponseSchema = z
+  .object({
+    text: z.string().describe('The answer'),
+    model: z.string().describe('The model that answered, as the provider names it'),
+  })
+  .meta({ id: 'ChatResponse' })
+
+export type ChatRequest = z.infer<typeof chatRequestSchema>

@@ -1,0 +1,31 @@
+import { z } from 'zod'
+
+export const errorResponseSchema = z
+  .object({ detail: z.string().describe('What went wrong, safe to show to a user') })
+  .meta({ id: 'ErrorResponse', description: 'FastAPI-style error: `{"detail": "..."}`' })
+
+export const validationIssueSchema = z
+  .object({
+    loc: z.array(z.union([z.string(), z.number()])).describe('Where the bad value is, e.g. ["body", "messages", 0, "role"]'),
+    msg: z.string().describe('What is wrong with it'),
+    type: z.string().describe('A stable kind of error, e.g. "missing", "json_invalid", "too_small"'),
+  })
+  .meta({ id: 'ValidationIssue' })
+
+export const validationErrorResponseSchema = z
+  .object({ detail: z.array(validationIssueSchema) })
+  .meta({ id: 'ValidationErrorResponse', description: 'Invalid input, as FastAPI reports it' })
+
+const described = (description: string) => errorResponseSchema.describe(description)
+
+/** The error responses every provider-backed route can give, documented once. */
+export const providerErrorResponses = {
+  400: described('The provider rejected the request (e.g. an unsupported parameter); its message, sanitised'),
+  404: described("The model does not exist: `model '<name>' not found`"),
+  413: described('The request body is larger than the limit'),
+  422: validationErrorResponseSchema,
+  429: described('The provider is rate limiting; see the Retry-After header when present'),
+  502: described('The provider failed, refused our credentials, or could not be reached'),
+  503: described('The provider is not configured on this server (the detail names the variable to set)'),
+  504: described('The provider did not answer in time'),
+}

@@ -1,0 +1,46 @@
+import { buildApp, REDACTED_LOG_PATHS } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+
+let config: ReturnType<typeof loadConfig>
+try {
+  config = loadConfig()
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(1)
+}
+
+const app = await buildApp(config, {
+  logger: {
+    level: config.LOG_LEVEL,
+    redact: { paths: REDACTED_LOG_PATHS, censor: '[Redacted]' },
+  },
+})
+
+if (!config.OPENAI_API_KEY) app.log.warn('OPENAI_API_KEY is not set: /chat and /safe answer 503 until it is')
+
+// Close gracefully: stop accepting, let in-flight requests finish, then release upstream pools.
+let closing = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    const forceExit = setTimeout(() => process.exit(1), 10_000)
+    forceExit.unref()
+    app.close().then(
+      () => process.exit(0),
+      (error) => {
+        app.log.error({ err: error }, 'error while shutting down')
+        process.exit(1)
+      },
+    )
+  })
+}
+
+try {
+  await app.listen({ port: config.PORT, host: config.HOST })
+} catch (error) {
+  app.log.fatal({ err: error }, 'could not start the server')
+  process.exit(1)
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify'
+import { Agent } from 'undici'
+import type { Config } from './config.js'
+import { ProviderNotConfiguredError } from './errors.js'
+import { OpenAIProvider } from './providers/openai.js'
+import type { ChatProvider } from './providers/provider.js'
+import { createRetryPolicy, type RetryPolicy } from './providers/retry.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The configuration the app was built with. */
+    config: Config
+    /** OpenAI Responses (or any compatible endpoint). */
+    openai: ChatProvider
+    /** Runs a provider call under the configured retry policy. */
+    retry: RetryPolicy
+  }
+}
+
+/** Replacements for tests; anything not given is built from the config. */
+export interface ServiceOverrides {
+  /** Replaces the OpenAI provider. */
+  openai?: ChatProvider
+  /** Replaces the retry policy. */
+  retry?: RetryPolicy
+}
+
+/** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
+class UnconfiguredProvider implements ChatProvider {
+  constructor(
+    private readonly provider: string,
+    private readonly variable: string,
+  ) {}
+
+  async generate(): Promise<never> {
+    throw new ProviderNotConfiguredError(this.provider, this.variable)
+  }
+}
+
+export function registerServices(app: FastifyInstance, config: Config, overrides: ServiceOverrides = {}) {
+  // One keep-alive pool for every upstream call the app makes (the chapter opened a client per request).
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 })
+  app.addHook('onClose', async () => dispatcher.close())
+
+  const openai =
+    overrides.openai ??
+    (config.OPENAI_API_KEY
+      ? new OpenAIProvider({
+          apiKey: config.OPENAI_API_KEY,
+          baseURL: config.OPENAI_BASE_URL,
+          timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+          dispatcher,
+        })
+      : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY'))
+
+  app.decorate('config', config)
+  app.decorate('openai', openai)
+  app.decorate(
+    'retry',
+    overrides.retry ??
+      createRetryPolicy({
+        attempts: config.RETRY_ATTEMPTS,
+        minDelayMs: config.RETRY_MIN_DELAY_MS,
+        maxDelayMs: config.RETRY_MAX_DELAY_MS,
+      }),
+  )
+}
