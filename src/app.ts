@@ -22,15 +22,6 @@ export interface BuildAppOptions extends ServiceOverrides {
   loggerInstance?: FastifyServerOptions['loggerInstance']
 }
 
-/** Paths whose values pino replaces with [Redacted]: credentials never reach a log line. */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["proxy-authorization"]',
-  'res.headers["set-cookie"]',
-]
-
 export const API_INFO = {
   title: 'GenAI API',
   description:
@@ -42,7 +33,9 @@ export const API_INFO = {
 /** Builds the whole app without listening; server.ts listens, tests inject. */
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: options.logger ?? false }),
     genReqId: requestIdFor,
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Keep-alive longer than a typical load balancer's idle timeout, so it never reuses a closed socket.

@@ -2,8 +2,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { AppError, type RequestIssue, RequestValidationError } from './errors.js'
 
-/** Where Fastify says a validation error came from, in FastAPI's words. */
-const LOCATION: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' }
+/** Where Fastify says a validation error came from: FastAPI's name for it, and where the input is. */
+const LOCATION: Record<string, { name: string; input: (request: FastifyRequest) => unknown }> = {
+  body: { name: 'body', input: (request) => request.body },
+  querystring: { name: 'query', input: (request) => request.query },
+  params: { name: 'path', input: (request) => request.params },
+  headers: { name: 'header', input: (request) => request.headers },
+}
 
 /**
  * The one error handler: every failure leaves as FastAPI's envelope. Invalid input is a 422 with
@@ -15,8 +20,9 @@ export function registerErrorHandler(app: FastifyInstance) {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const location = LOCATION[error.validationContext ?? 'body'] ?? 'body'
-      const issues = error.validation.map((issue) => toRequestIssue(location, issue))
+      const location = LOCATION[error.validationContext ?? 'body'] ?? LOCATION.body
+      const input = location?.input(request)
+      const issues = error.validation.map((issue) => toRequestIssue(location?.name ?? 'body', input, issue))
       return sendValidationError(request, reply, issues)
     }
     if (error instanceof RequestValidationError) return sendValidationError(request, reply, error.issues)
@@ -25,13 +31,21 @@ export function registerErrorHandler(app: FastifyInstance) {
     switch (error.code) {
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return sendValidationError(request, reply, [{ loc: ['body'], msg: `JSON decode error: ${error.message}`, type: 'json_invalid' }])
+        return sendValidationError(request, reply, [
+          { loc: ['body'], msg: `JSON decode error: ${error.message}`, type: 'json_invalid' },
+        ])
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendValidationError(request, reply, [
-          { loc: ['body'], msg: `Unsupported Content-Type: ${request.headers['content-type']}; send application/json`, type: 'content_type' },
+          {
+            loc: ['body'],
+            msg: `Unsupported Content-Type: ${request.headers['content-type']}; send application/json`,
+            type: 'content_type',
+          },
         ])
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply.code(413).send({ detail: `Request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes` })
+        return reply.code(413).send({
+          detail: `Request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`,
+        })
     }
 
     const statusCode = error.statusCode ?? 500
@@ -67,15 +81,23 @@ interface ValidationIssue {
   message?: string
 }
 
-function toRequestIssue(location: string, issue: ValidationIssue): RequestIssue {
+function toRequestIssue(location: string, input: unknown, issue: ValidationIssue): RequestIssue {
   const path = issue.instancePath
     .split('/')
     .filter((segment) => segment !== '')
     .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment))
-  const message = issue.message ?? 'Invalid value'
-  // Zod says "expected string, received undefined"; FastAPI clients look for type "missing".
-  if (issue.keyword === 'invalid_type' && message.endsWith('received undefined')) {
+  // Zod reports an absent field as a wrong type or value; FastAPI clients look for type "missing".
+  if (path.length > 0 && valueAt(input, path) === undefined) {
     return { loc: [location, ...path], msg: 'Field required', type: 'missing' }
   }
-  return { loc: [location, ...path], msg: message, type: issue.keyword }
+  return { loc: [location, ...path], msg: issue.message ?? 'Invalid value', type: issue.keyword }
+}
+
+function valueAt(input: unknown, path: (string | number)[]): unknown {
+  let value = input
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<string | number, unknown>)[key]
+  }
+  return value
 }

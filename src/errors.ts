@@ -147,11 +147,15 @@ export function errorFromUpstreamStatus(failure: UpstreamFailure): AppError {
   if (status === 404) {
     // A 404 that does not talk about a model means our base URL is wrong, not the caller's model.
     const aboutModel = failure.code === 'model_not_found' || /model/i.test(upstreamText)
-    return aboutModel ? new ModelNotFoundError(model, options) : new UpstreamUnavailableError({ ...options, isRetryable: false })
+    return aboutModel
+      ? new ModelNotFoundError(model, options)
+      : new UpstreamUnavailableError({ ...options, isRetryable: false })
   }
   if (status === 429) {
     // An exhausted quota needs the operator, not a retry from the client.
-    return failure.code === 'insufficient_quota' ? new UpstreamAuthError(options) : new UpstreamRateLimitError(options)
+    return failure.code === 'insufficient_quota'
+      ? new UpstreamAuthError(options)
+      : new UpstreamRateLimitError(options)
   }
   if (status === 408) return new UpstreamTimeoutError(options)
   if (status === 409 || status >= 500) return new UpstreamUnavailableError(options)
@@ -172,8 +176,11 @@ const MAX_UPSTREAM_MESSAGE_LENGTH = 300
 
 /** Makes an upstream 4xx message fit to show a client: no secrets, no control characters, bounded. */
 export function sanitizeUpstreamMessage(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const clean = redactSecrets(text).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()
+  const clean = redactSecrets(text)
+    .replace(/\p{Cc}+/gu, ' ')
+    .trim()
   if (clean === '') return 'The AI provider rejected the request'
-  return clean.length > MAX_UPSTREAM_MESSAGE_LENGTH ? `${clean.slice(0, MAX_UPSTREAM_MESSAGE_LENGTH)}…` : clean
+  return clean.length > MAX_UPSTREAM_MESSAGE_LENGTH
+    ? `${clean.slice(0, MAX_UPSTREAM_MESSAGE_LENGTH)}…`
+    : clean
 }

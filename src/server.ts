@@ -1,5 +1,6 @@
-import { buildApp, REDACTED_LOG_PATHS } from './app.js'
+import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { loggerOptions } from './logger.js'
 
 let config: ReturnType<typeof loadConfig>
 try {
@@ -10,12 +11,7 @@ try {
   process.exit(1)
 }
 
-const app = await buildApp(config, {
-  logger: {
-    level: config.LOG_LEVEL,
-    redact: { paths: REDACTED_LOG_PATHS, censor: '[Redacted]' },
-  },
-})
+const app = await buildApp(config, { logger: loggerOptions(config) })
 
 if (!config.OPENAI_API_KEY) app.log.warn('OPENAI_API_KEY is not set: /chat and /safe answer 503 until it is')
 

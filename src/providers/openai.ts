@@ -1,5 +1,8 @@
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, type ClientOptions } from 'openai'
-import type { Response as OpenAIResponse, ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses'
+import type {
+  Response as OpenAIResponse,
+  ResponseCreateParamsNonStreaming,
+} from 'openai/resources/responses/responses'
 import { type Agent, fetch as undiciFetch } from 'undici'
 import {
   type AppError,
@@ -73,7 +76,8 @@ export function readOutputText(response: Pick<OpenAIResponse, 'output'>): string
 
 /** Maps whatever the SDK threw to one of our typed errors. */
 export function translateOpenAIError(error: unknown, model: string, signal?: AbortSignal): AppError {
-  if (error instanceof APIUserAbortError || signal?.aborted) return new ClientClosedRequestError({ cause: error })
+  if (error instanceof APIUserAbortError || signal?.aborted)
+    return new ClientClosedRequestError({ cause: error })
   if (error instanceof APIConnectionTimeoutError) {
     return new UpstreamTimeoutError({ cause: error, logDetail: 'upstream timed out' })
   }

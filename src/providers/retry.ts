@@ -11,6 +11,8 @@ export interface RetryPolicyOptions {
   maxDelayMs: number
   /** Jitter source, replaceable in tests. */
   random?: () => number
+  /** The wait itself, replaceable in tests; must reject when the signal fires. */
+  sleep?: (milliseconds: number, signal: AbortSignal) => Promise<unknown>
 }
 
 export type RetryPolicy = <T>(operation: (attempt: number) => Promise<T>, signal: AbortSignal) => Promise<T>
@@ -25,6 +27,7 @@ export type RetryPolicy = <T>(operation: (attempt: number) => Promise<T>, signal
  */
 export function createRetryPolicy(options: RetryPolicyOptions): RetryPolicy {
   const random = options.random ?? Math.random
+  const wait = options.sleep ?? ((milliseconds, signal) => sleep(milliseconds, undefined, { signal }))
   const delayBefore = (retry: number, error: AppError) => {
     if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, options.maxDelayMs)
     const exponential = Math.min(options.maxDelayMs, options.minDelayMs * 2 ** (retry - 1))
@@ -39,14 +42,17 @@ export function createRetryPolicy(options: RetryPolicyOptions): RetryPolicy {
         signal,
         shouldRetry: async ({ error, retriesConsumed }) => {
           if (!(error instanceof AppError) || !error.isRetryable) return false
-          await sleep(delayBefore(retriesConsumed + 1, error), undefined, { signal })
+          await wait(delayBefore(retriesConsumed + 1, error), signal)
           return true
         },
       })
     } catch (error) {
       if (signal.aborted) throw new ClientClosedRequestError({ cause: error })
       if (error instanceof AppError && error.isRetryable) {
-        throw new ServiceUnavailableError({ cause: error, logDetail: `retries exhausted: ${error.logDetail ?? error.message}` })
+        throw new ServiceUnavailableError({
+          cause: error,
+          logDetail: `retries exhausted: ${error.logDetail ?? error.message}`,
+        })
       }
       throw error
     }

@@ -28,7 +28,10 @@ const safeRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { prompt, model } = promptFrom(request.query, request.body)
-      const generateRequest = { messages: [{ role: 'user' as const, content: prompt }], model: model ?? app.config.DEFAULT_MODEL }
+      const generateRequest = {
+        messages: [{ role: 'user' as const, content: prompt }],
+        model: model ?? app.config.DEFAULT_MODEL,
+      }
       const options = callOptions(request)
       const result = await app.retry(() => app.openai.generate(generateRequest, options), options.signal)
       return { response: result.text }
@@ -42,10 +45,17 @@ interface PromptInput {
 }
 
 /** The prompt may come from the query (the chapter's contract) or the body, but from exactly one. */
-function promptFrom(query: PromptInput, body: PromptInput | null | undefined): PromptInput & { prompt: string } {
+function promptFrom(
+  query: PromptInput,
+  body: PromptInput | null | undefined,
+): PromptInput & { prompt: string } {
   if (body && query.prompt !== undefined) {
     throw new RequestValidationError([
-      { loc: ['query', 'prompt'], msg: 'Give prompt in the query or in the body, not both', type: 'conflict' },
+      {
+        loc: ['query', 'prompt'],
+        msg: 'Give prompt in the query or in the body, not both',
+        type: 'conflict',
+      },
     ])
   }
   const source = body ?? query

@@ -22,7 +22,9 @@ export const chatRequestSchema = z
       .min(0)
       .max(2)
       .optional()
-      .describe('Sampling temperature; sent upstream only when given (reasoning models such as gpt-5 reject it)'),
+      .describe(
+        'Sampling temperature; sent upstream only when given (reasoning models such as gpt-5 reject it)',
+      ),
   })
   .meta({
     id: 'ChatRequest',

@@ -6,7 +6,9 @@ export const errorResponseSchema = z
 
 export const validationIssueSchema = z
   .object({
-    loc: z.array(z.union([z.string(), z.number()])).describe('Where the bad value is, e.g. ["body", "messages", 0, "role"]'),
+    loc: z
+      .array(z.union([z.string(), z.number()]))
+      .describe('Where the bad value is, e.g. ["body", "messages", 0, "role"]'),
     msg: z.string().describe('What is wrong with it'),
     type: z.string().describe('A stable kind of error, e.g. "missing", "json_invalid", "too_small"'),
   })

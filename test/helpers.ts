@@ -1,0 +1,50 @@
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { type BuildAppOptions, buildApp } from '../src/app.js'
+import { type Config, parseConfig } from '../src/config.js'
+import { loggerOptions } from '../src/logger.js'
+
+/** A key that must never appear in a response or a log line. */
+export const TEST_API_KEY = 'sk-test-1234567890abcdefSECRET'
+
+/** A config for tests: fast retries, an OpenAI key, everything else default unless overridden. */
+export function testConfig(environment: Record<string, string | undefined> = {}): Config {
+  return parseConfig({
+    OPENAI_API_KEY: TEST_API_KEY,
+    RETRY_MIN_DELAY_MS: '1',
+    RETRY_MAX_DELAY_MS: '20',
+    LOG_LEVEL: 'info',
+    ...environment,
+  })
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  /** Every log line the app wrote, parsed; filled as the app logs. */
+  logs: Record<string, unknown>[]
+  /** The raw log text, for "never contains" assertions. */
+  logText: () => string
+}
+
+/** Builds the real app with the server's logger options, logging into memory. */
+export async function buildTestApp(config: Config, options: BuildAppOptions = {}): Promise<TestApp> {
+  const lines: string[] = []
+  const logs: Record<string, unknown>[] = []
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        lines.push(line)
+        logs.push(JSON.parse(line))
+      }
+      callback()
+    },
+  })
+  const app = await buildApp(config, { ...options, loggerInstance: pino(loggerOptions(config), sink) })
+  return { app, logs, logText: () => lines.join('\n') }
+}
+
+/** Listens on a free loopback port and returns the base URL, for tests whose behaviour lives in the socket. */
+export async function listen(app: FastifyInstance): Promise<string> {
+  return app.listen({ port: 0, host: '127.0.0.1' })
+}

@@ -1,0 +1,96 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { FakeOpenAI } from '../fakes/openai-upstream.js'
+import { completedResponseFrom, readHead } from '../fixtures.js'
+import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+
+let upstream: FakeOpenAI
+let harness: TestApp
+
+beforeAll(async () => {
+  upstream = await FakeOpenAI.start()
+  harness = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, DEFAULT_MODEL: 'gpt-5' }))
+})
+afterAll(async () => {
+  await harness.app.close()
+  await upstream.close()
+})
+afterEach(() => {
+  upstream.received.length = 0
+})
+
+const chat = (payload: unknown, headers: Record<string, string> = {}) =>
+  harness.app.inject({ method: 'POST', url: '/chat', payload: payload as object, headers })
+
+const hello = { messages: [{ role: 'user', content: 'Say hello' }] }
+
+describe('POST /chat', () => {
+  it('answers with the text and the model the upstream reported', async () => {
+    const response = await chat({ ...hello, model: 'gpt-4.1-mini' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({
+      text: 'Hi there! How can I help you today?',
+      model: 'gpt-4.1-mini-2025-04-14',
+    })
+  })
+
+  it('reads the message after the reasoning item of a reasoning model', async () => {
+    upstream.enqueue({
+      kind: 'json',
+      status: 200,
+      headers: readHead('openai-response.headers.txt').headers,
+      body: completedResponseFrom('openai-responses-stream-gpt5.sse'),
+    })
+    const response = await chat(hello)
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({
+      text: 'Hi there! How can I help you today?',
+      model: 'gpt-5-2025-08-07',
+    })
+  })
+
+  it('sends the message list as input, the default model, and no temperature when none is given', async () => {
+    const messages = [
+      { role: 'developer', content: 'Be brief.' },
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hi!' },
+      { role: 'user', content: 'How are you?' },
+    ]
+    await chat({ messages })
+    expect(upstream.received).toHaveLength(1)
+    const [sent] = upstream.received
+    expect(sent?.url).toBe('/v1/responses')
+    expect(sent?.headers.authorization).toBe('Bearer sk-test-1234567890abcdefSECRET')
+    expect(sent?.json).toEqual({ model: 'gpt-5', input: messages, store: false })
+  })
+
+  it('forwards temperature when the caller gives one', async () => {
+    await chat({ ...hello, model: 'gpt-4.1-mini', temperature: 0 })
+    expect(upstream.received[0]?.json).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0 })
+  })
+
+  it('makes exactly one upstream attempt: the SDK does not retry on its own', async () => {
+    upstream.enqueue({
+      kind: 'json',
+      status: 500,
+      body: '{"error":{"message":"boom","type":"server_error","param":null,"code":null}}',
+      headers: { 'content-type': 'application/json' },
+    })
+    const response = await chat(hello)
+    expect(response.statusCode).toBe(502)
+    expect(upstream.received).toHaveLength(1)
+  })
+
+  it('echoes an acceptable x-request-id and forwards it upstream', async () => {
+    const response = await chat(hello, { 'x-request-id': 'client-id-42' })
+    expect(response.headers['x-request-id']).toBe('client-id-42')
+    expect(upstream.received[0]?.headers['x-request-id']).toBe('client-id-42')
+    expect(harness.logs.some((line) => line.reqId === 'client-id-42')).toBe(true)
+  })
+
+  it('replaces an x-request-id that could forge log lines with a fresh one', async () => {
+    const response = await chat(hello, { 'x-request-id': 'bad id\twith spaces' })
+    const id = response.headers['x-request-id']
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(upstream.received[0]?.headers['x-request-id']).toBe(id)
+  })
+})

@@ -1,0 +1,143 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { errorReply, FakeOpenAI, fixtureReply, okReply } from '../fakes/openai-upstream.js'
+import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
+
+let upstream: FakeOpenAI
+
+beforeAll(async () => {
+  upstream = await FakeOpenAI.start()
+})
+afterAll(async () => {
+  await upstream.close()
+})
+beforeEach(() => {
+  upstream.received.length = 0
+  upstream.defaultReply = okReply()
+})
+
+async function appWith(environment: Record<string, string> = {}): Promise<TestApp> {
+  return buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, ...environment }))
+}
+
+describe('POST /safe', () => {
+  it('answers {response} for a prompt in the query, as the chapter does', async () => {
+    const { app } = await appWith()
+    const response = await app.inject({ method: 'POST', url: '/safe?prompt=Say%20hi&model=gpt-4.1-mini' })
+    await app.close()
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ response: 'Hi there! How can I help you today?' })
+    expect(upstream.received[0]?.json).toEqual({
+      model: 'gpt-4.1-mini',
+      input: [{ role: 'user', content: 'Say hi' }],
+      store: false,
+    })
+  })
+
+  it('accepts a JSON body {prompt, model} instead', async () => {
+    const { app } = await appWith()
+    const response = await app.inject({
+      method: 'POST',
+      url: '/safe',
+      payload: { prompt: 'Say hi', model: 'o4-mini' },
+    })
+    await app.close()
+    expect(response.json()).toEqual({ response: 'Hi there! How can I help you today?' })
+    expect(upstream.received[0]?.json).toMatchObject({
+      model: 'o4-mini',
+      input: [{ role: 'user', content: 'Say hi' }],
+    })
+  })
+
+  it('accepts an empty body sent as application/json when the prompt is in the query', async () => {
+    const { app } = await appWith()
+    const response = await app.inject({
+      method: 'POST',
+      url: '/safe?prompt=hi',
+      headers: { 'content-type': 'application/json' },
+      payload: '',
+    })
+    await app.close()
+    expect(response.statusCode).toBe(200)
+  })
+
+  it('succeeds after two retryable failures: three attempts seen upstream', async () => {
+    upstream.enqueue(errorReply(500), fixtureReply('openai-error-429', { headers: { 'retry-after': '0' } }))
+    const { app } = await appWith({ RETRY_ATTEMPTS: '3' })
+    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
+    await app.close()
+    expect(response.statusCode).toBe(200)
+    expect(upstream.received).toHaveLength(3)
+  })
+
+  it('gives 503 "AI service unavailable" after exactly RETRY_ATTEMPTS attempts', async () => {
+    upstream.defaultReply = errorReply(503)
+    const { app, logs } = await appWith({ RETRY_ATTEMPTS: '4' })
+    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
+    await app.close()
+    expect(response.statusCode).toBe(503)
+    expect(response.json()).toEqual({ detail: 'AI service unavailable' })
+    expect(upstream.received).toHaveLength(4)
+    expect(logs.find((line) => line.code === 'ai_unavailable')?.detail).toContain(
+      'retries exhausted: upstream 503',
+    )
+  })
+
+  it('retries timeouts and connection resets too', async () => {
+    upstream.enqueue({ kind: 'reset' }, { kind: 'stall' })
+    const { app } = await appWith({ RETRY_ATTEMPTS: '3', UPSTREAM_TIMEOUT_MS: '200' })
+    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
+    await app.close()
+    expect(response.statusCode).toBe(200)
+    expect(upstream.received).toHaveLength(3)
+  })
+
+  it('does not retry a 400: one attempt, mapped as the error table says', async () => {
+    upstream.enqueue(fixtureReply('openai-error-400-temperature'))
+    const { app } = await appWith({ RETRY_ATTEMPTS: '3' })
+    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
+    await app.close()
+    expect(response.statusCode).toBe(400)
+    expect(upstream.received).toHaveLength(1)
+  })
+
+  it('does not retry a bad key: one attempt, 502', async () => {
+    upstream.enqueue(fixtureReply('openai-error-401'))
+    const { app } = await appWith({ RETRY_ATTEMPTS: '3' })
+    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
+    await app.close()
+    expect(response.statusCode).toBe(502)
+    expect(upstream.received).toHaveLength(1)
+  })
+
+  it("honours the upstream's Retry-After (1 s) between attempts", async () => {
+    upstream.enqueue(fixtureReply('openai-error-429'))
+    const { app } = await appWith({ RETRY_MIN_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5000' })
+    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
+    await app.close()
+    expect(response.statusCode).toBe(200)
+    const [first, second] = upstream.received
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(990)
+  })
+
+  it('stops retrying once the client has gone: no attempt after the disconnect', async () => {
+    upstream.defaultReply = errorReply(500)
+    const { app, logs } = await appWith({
+      RETRY_ATTEMPTS: '5',
+      RETRY_MIN_DELAY_MS: '400',
+      RETRY_MAX_DELAY_MS: '400',
+    })
+    const base = await listen(app)
+    const controller = new AbortController()
+    const request = fetch(`${base}/safe?prompt=hi`, { method: 'POST', signal: controller.signal }).catch(
+      () => undefined,
+    )
+    while (upstream.received.length === 0) await sleep(5)
+    controller.abort()
+    await request
+    await sleep(900)
+    await app.close()
+    expect(upstream.received).toHaveLength(1)
+    expect(logs.some((line) => line.code === 'client_closed_request')).toBe(true)
+  })
+})
