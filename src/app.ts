@@ -1,14 +1,8 @@
-import fastifySwagger from '@fastify/swagger'
-import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-} from 'fastify-type-provider-zod'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { registerErrorHandler } from './error-handler.js'
+import { registerOpenApi } from './openapi.js'
 import { registerRequestContext, requestIdFor } from './request-context.js'
 import chatRoutes from './routes/chat.js'
 import healthRoutes from './routes/health.js'
@@ -20,14 +14,6 @@ export interface BuildAppOptions extends ServiceOverrides {
   logger?: FastifyServerOptions['logger']
   /** A pino instance to log to (tests use one to read what was logged). */
   loggerInstance?: FastifyServerOptions['loggerInstance']
-}
-
-export const API_INFO = {
-  title: 'GenAI API',
-  description:
-    'OpenAI and local models behind a fast, safe, documented HTTP API. Errors use the FastAPI envelope: ' +
-    '`{"detail": "..."}`, and `{"detail": [{"loc", "msg", "type"}]}` with status 422 for invalid input.',
-  version: '0.1.0',
 }
 
 /** Builds the whole app without listening; server.ts listens, tests inject. */
@@ -46,16 +32,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerErrorHandler(app)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  acceptEmptyJsonBodies(app)
+  registerJsonBodyParser(app)
   registerRequestContext(app)
 
-  await app.register(fastifySwagger, {
-    openapi: { openapi: '3.1.0', info: API_INFO, tags: [{ name: 'chat' }, { name: 'operations' }] },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  })
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await registerOpenApi(app)
 
   registerServices(app, config, options)
 
@@ -69,7 +49,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
  * `Content-Type: application/json` with an empty body counts as no body (FastAPI accepts it), so
  * `POST /safe?prompt=...` works from clients that always send the header.
  */
-function acceptEmptyJsonBodies(app: FastifyInstance) {
+function registerJsonBodyParser(app: FastifyInstance) {
   // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing message.
   app.removeContentTypeParser('text/plain')
   const parseJson = app.getDefaultJsonParser('error', 'error')

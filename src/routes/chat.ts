@@ -12,7 +12,7 @@ const chatRoutes: FastifyPluginAsyncZod = async (app) => {
         description: 'Sends the message list to the provider once and returns the whole answer.',
         tags: ['chat'],
         body: chatRequestSchema,
-        response: { 200: chatResponseSchema, ...providerErrorResponses },
+        response: { 200: chatResponseSchema.describe('The whole answer'), ...providerErrorResponses },
       },
     },
     async (request) => {

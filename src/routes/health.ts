@@ -9,7 +9,9 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Liveness: the process is up and serving HTTP',
         tags: ['operations'],
-        response: { 200: z.object({ status: z.literal('ok') }).meta({ id: 'Health' }) },
+        response: {
+          200: z.object({ status: z.literal('ok') }).meta({ id: 'Health', description: 'The server is up' }),
+        },
       },
     },
     async () => ({ status: 'ok' as const }),

@@ -18,7 +18,7 @@ const safeRoutes: FastifyPluginAsyncZod = async (app) => {
         querystring: safeQuerySchema,
         body: safeBodySchema,
         response: {
-          200: safeResponseSchema,
+          200: safeResponseSchema.describe('The answer'),
           ...providerErrorResponses,
           503: providerErrorResponses[503].describe(
             'Every attempt failed (`AI service unavailable`), or the provider is not configured',

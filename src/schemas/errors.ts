@@ -25,7 +25,9 @@ export const providerErrorResponses = {
   400: described('The provider rejected the request (e.g. an unsupported parameter); its message, sanitised'),
   404: described("The model does not exist: `model '<name>' not found`"),
   413: described('The request body is larger than the limit'),
-  422: validationErrorResponseSchema,
+  422: validationErrorResponseSchema.describe(
+    'Invalid input: each issue names its location, e.g. ["body", "messages", 0, "role"]',
+  ),
   429: described('The provider is rate limiting; see the Retry-After header when present'),
   502: described('The provider failed, refused our credentials, or could not be reached'),
   503: described('The provider is not configured on this server (the detail names the variable to set)'),

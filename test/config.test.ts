@@ -1,0 +1,66 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, parseConfig } from '../src/config.js'
+
+describe('configuration', () => {
+  it('has the chapter defaults', () => {
+    const config = parseConfig({})
+    expect(config.OPENAI_API_KEY).toBeUndefined()
+    expect(config.OPENAI_BASE_URL).toBeUndefined()
+    expect(config).toMatchObject({
+      PORT: 8000,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DEFAULT_MODEL: 'gpt-5',
+      OLLAMA_HOST: 'http://127.0.0.1:11434',
+      RETRY_ATTEMPTS: 3,
+      RETRY_MIN_DELAY_MS: 2000,
+      RETRY_MAX_DELAY_MS: 8000,
+    })
+  })
+
+  it('treats an empty variable as unset', () => {
+    expect(parseConfig({ PORT: '', OPENAI_API_KEY: '' })).toMatchObject({
+      PORT: 8000,
+      OPENAI_API_KEY: undefined,
+    })
+  })
+
+  it('fails fast with a message naming each bad variable', () => {
+    const parse = () => parseConfig({ PORT: 'eighty', OPENAI_BASE_URL: 'not a url', RETRY_ATTEMPTS: '0' })
+    expect(parse).toThrow(ConfigError)
+    expect(parse).toThrow(/PORT: .*\n.*OPENAI_BASE_URL: must be an http\(s\) URL\n.*RETRY_ATTEMPTS/)
+  })
+
+  it('rejects a minimum retry delay above the maximum', () => {
+    expect(() => parseConfig({ RETRY_MIN_DELAY_MS: '9000' })).toThrow(
+      /RETRY_MAX_DELAY_MS: must be greater than/,
+    )
+  })
+
+  it('rejects an unknown log level', () => {
+    expect(() => parseConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/)
+  })
+})
+
+describe('.env file', () => {
+  const saved = { ...process.env }
+  afterEach(() => {
+    process.env = { ...saved }
+  })
+
+  it('is read when present, and variables already set win', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'genai-config-'))
+    const envFile = join(directory, '.env')
+    await writeFile(envFile, 'DEFAULT_MODEL=gpt-4.1-mini\nPORT=9001\n')
+    process.env.PORT = '9002'
+    delete process.env.DEFAULT_MODEL
+    expect(loadConfig(envFile)).toMatchObject({ DEFAULT_MODEL: 'gpt-4.1-mini', PORT: 9002 })
+  })
+
+  it('is optional', () => {
+    expect(() => loadConfig('/nonexistent/.env')).not.toThrow()
+  })
+})
