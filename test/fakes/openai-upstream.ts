@@ -63,11 +63,18 @@ export const okReply = (): UpstreamReply => fixtureReply('openai-response')
  */
 export class FakeOpenAI {
   readonly received: ReceivedRequest[] = []
+  /** Connections accepted since start: keep-alive reuse keeps this low. */
+  connectionsAccepted = 0
+  /** Requests whose connection closed before the fake answered them (the client gave up). */
+  abandonedRequests = 0
   defaultReply: UpstreamReply = okReply()
   readonly #queue: UpstreamReply[] = []
   readonly #sockets = new Set<Socket>()
   readonly #started = performance.now()
   readonly #server = createServer((request, response) => {
+    response.once('close', () => {
+      if (!response.writableFinished) this.abandonedRequests++
+    })
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
@@ -87,6 +94,7 @@ export class FakeOpenAI {
   static async start(): Promise<FakeOpenAI> {
     const fake = new FakeOpenAI()
     fake.#server.on('connection', (socket) => {
+      fake.connectionsAccepted++
       fake.#sockets.add(socket)
       socket.once('close', () => fake.#sockets.delete(socket))
     })

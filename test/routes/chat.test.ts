@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { FakeOpenAI } from '../fakes/openai-upstream.js'
 import { completedResponseFrom, readHead } from '../fixtures.js'
-import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
 
 let upstream: FakeOpenAI
 let harness: TestApp
@@ -92,5 +93,33 @@ describe('POST /chat', () => {
     const id = response.headers['x-request-id']
     expect(id).toMatch(/^[0-9a-f-]{36}$/)
     expect(upstream.received[0]?.headers['x-request-id']).toBe(id)
+  })
+
+  it('reuses one keep-alive upstream connection across requests', async () => {
+    const before = upstream.connectionsAccepted
+    for (let index = 0; index < 5; index++) await chat(hello)
+    expect(upstream.connectionsAccepted - before).toBeLessThanOrEqual(1)
+  })
+
+  it('aborts the upstream call when the client disconnects', async () => {
+    const { app, logs } = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url }))
+    const base = await listen(app)
+    upstream.enqueue({ kind: 'stall' })
+    const abandonedBefore = upstream.abandonedRequests
+    const controller = new AbortController()
+    const request = fetch(`${base}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(hello),
+      signal: controller.signal,
+    }).catch(() => undefined)
+    while (upstream.received.length === 0) await sleep(5)
+    controller.abort()
+    await request
+    const deadline = Date.now() + 2_000
+    while (upstream.abandonedRequests === abandonedBefore && Date.now() < deadline) await sleep(10)
+    await app.close()
+    expect(upstream.abandonedRequests - abandonedBefore).toBe(1)
+    expect(logs.some((line) => line.code === 'client_closed_request')).toBe(true)
   })
 })
