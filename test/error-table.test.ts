@@ -1,24 +1,14 @@
 import { once } from 'node:events'
 import { createServer } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { errorReply, FakeOpenAI, fixtureReply, type UpstreamReply } from './fakes/openai-upstream.js'
-import { buildTestApp, TEST_API_KEY, type TestApp, testConfig } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { errorReply, fixtureReply, type UpstreamReply } from './fakes/openai-upstream.js'
+import { buildTestApp, TEST_API_KEY, testConfig, useUpstreamAndApp } from './helpers.js'
 
-let upstream: FakeOpenAI
-let harness: TestApp
-
-beforeAll(async () => {
-  upstream = await FakeOpenAI.start()
-  harness = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, UPSTREAM_TIMEOUT_MS: '300' }))
-})
-afterAll(async () => {
-  await harness.app.close()
-  await upstream.close()
-})
+const context = useUpstreamAndApp({ UPSTREAM_TIMEOUT_MS: '300' })
 
 const chatWith = async (reply: UpstreamReply, model = 'gpt-4.1-mini') => {
-  upstream.enqueue(reply)
-  return harness.app.inject({
+  context.upstream.enqueue(reply)
+  return context.harness.app.inject({
     method: 'POST',
     url: '/chat',
     payload: { messages: [{ role: 'user', content: 'hi' }], model },
@@ -58,9 +48,9 @@ describe('upstream failures map to the error table, without leaking', () => {
     const response = await chatWith(fixtureReply('openai-error-401'))
     expect(response.statusCode).toBe(502)
     expect(response.json()).toEqual({ detail: 'The AI provider refused the request' })
-    const logged = harness.logs.find((line) => line.code === 'upstream_auth')
+    const logged = context.harness.logs.find((line) => line.code === 'upstream_auth')
     expect(logged?.detail).toMatch(/^upstream 401 invalid_api_key: Incorrect API key provided: \[redacted\]/)
-    expect(harness.logText()).not.toContain('Ab1Z')
+    expect(context.harness.logText()).not.toContain('Ab1Z')
   })
 
   it('403: 502 generic', async () => {
@@ -135,7 +125,7 @@ describe('upstream failures map to the error table, without leaking', () => {
   })
 
   it('no response, log line or header ever carries the API key', () => {
-    expect(harness.logText()).not.toContain(TEST_API_KEY)
+    expect(context.harness.logText()).not.toContain(TEST_API_KEY)
   })
 })
 

@@ -1,9 +1,11 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
+import { afterAll, beforeAll } from 'vitest'
 import { type BuildAppOptions, buildApp } from '../src/app.js'
 import { type Config, parseConfig } from '../src/config.js'
 import { loggerOptions } from '../src/logger.js'
+import { FakeOpenAI } from './fakes/openai-upstream.js'
 
 /** A key that must never appear in a response or a log line. */
 export const TEST_API_KEY = 'sk-test-1234567890abcdefSECRET'
@@ -47,4 +49,25 @@ export async function buildTestApp(config: Config, options: BuildAppOptions = {}
 /** Listens on a free loopback port and returns the base URL, for tests whose behaviour lives in the socket. */
 export async function listen(app: FastifyInstance): Promise<string> {
   return app.listen({ port: 0, host: '127.0.0.1' })
+}
+
+export interface UpstreamAndApp {
+  upstream: FakeOpenAI
+  harness: TestApp
+}
+
+/** Registers hooks that start a fake OpenAI and an app pointed at it for the enclosing suite. */
+export function useUpstreamAndApp(environment: Record<string, string> = {}): UpstreamAndApp {
+  const context = {} as UpstreamAndApp
+  beforeAll(async () => {
+    context.upstream = await FakeOpenAI.start()
+    context.harness = await buildTestApp(
+      testConfig({ OPENAI_BASE_URL: context.upstream.url, ...environment }),
+    )
+  })
+  afterAll(async () => {
+    await context.harness?.app.close()
+    await context.upstream?.close()
+  })
+  return context
 }

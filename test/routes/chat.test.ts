@@ -1,26 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { FakeOpenAI } from '../fakes/openai-upstream.js'
+import { afterEach, describe, expect, it } from 'vitest'
 import { completedResponseFrom, readHead } from '../fixtures.js'
-import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
+import { buildTestApp, listen, testConfig, useUpstreamAndApp } from '../helpers.js'
 
-let upstream: FakeOpenAI
-let harness: TestApp
-
-beforeAll(async () => {
-  upstream = await FakeOpenAI.start()
-  harness = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, DEFAULT_MODEL: 'gpt-5' }))
-})
-afterAll(async () => {
-  await harness.app.close()
-  await upstream.close()
-})
+const context = useUpstreamAndApp({ DEFAULT_MODEL: 'gpt-5' })
 afterEach(() => {
-  upstream.received.length = 0
+  context.upstream.received.length = 0
 })
 
 const chat = (payload: unknown, headers: Record<string, string> = {}) =>
-  harness.app.inject({ method: 'POST', url: '/chat', payload: payload as object, headers })
+  context.harness.app.inject({ method: 'POST', url: '/chat', payload: payload as object, headers })
 
 const hello = { messages: [{ role: 'user', content: 'Say hello' }] }
 
@@ -35,7 +24,7 @@ describe('POST /chat', () => {
   })
 
   it('reads the message after the reasoning item of a reasoning model', async () => {
-    upstream.enqueue({
+    context.upstream.enqueue({
       kind: 'json',
       status: 200,
       headers: readHead('openai-response.headers.txt').headers,
@@ -57,8 +46,8 @@ describe('POST /chat', () => {
       { role: 'user', content: 'How are you?' },
     ]
     await chat({ messages })
-    expect(upstream.received).toHaveLength(1)
-    const [sent] = upstream.received
+    expect(context.upstream.received).toHaveLength(1)
+    const [sent] = context.upstream.received
     expect(sent?.url).toBe('/v1/responses')
     expect(sent?.headers.authorization).toBe('Bearer sk-test-1234567890abcdefSECRET')
     expect(sent?.json).toEqual({ model: 'gpt-5', input: messages, store: false })
@@ -66,11 +55,11 @@ describe('POST /chat', () => {
 
   it('forwards temperature when the caller gives one', async () => {
     await chat({ ...hello, model: 'gpt-4.1-mini', temperature: 0 })
-    expect(upstream.received[0]?.json).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0 })
+    expect(context.upstream.received[0]?.json).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0 })
   })
 
   it('makes exactly one upstream attempt: the SDK does not retry on its own', async () => {
-    upstream.enqueue({
+    context.upstream.enqueue({
       kind: 'json',
       status: 500,
       body: '{"error":{"message":"boom","type":"server_error","param":null,"code":null}}',
@@ -78,34 +67,34 @@ describe('POST /chat', () => {
     })
     const response = await chat(hello)
     expect(response.statusCode).toBe(502)
-    expect(upstream.received).toHaveLength(1)
+    expect(context.upstream.received).toHaveLength(1)
   })
 
   it('echoes an acceptable x-request-id and forwards it upstream', async () => {
     const response = await chat(hello, { 'x-request-id': 'client-id-42' })
     expect(response.headers['x-request-id']).toBe('client-id-42')
-    expect(upstream.received[0]?.headers['x-request-id']).toBe('client-id-42')
-    expect(harness.logs.some((line) => line.reqId === 'client-id-42')).toBe(true)
+    expect(context.upstream.received[0]?.headers['x-request-id']).toBe('client-id-42')
+    expect(context.harness.logs.some((line) => line.reqId === 'client-id-42')).toBe(true)
   })
 
   it('replaces an x-request-id that could forge log lines with a fresh one', async () => {
     const response = await chat(hello, { 'x-request-id': 'bad id\twith spaces' })
     const id = response.headers['x-request-id']
     expect(id).toMatch(/^[0-9a-f-]{36}$/)
-    expect(upstream.received[0]?.headers['x-request-id']).toBe(id)
+    expect(context.upstream.received[0]?.headers['x-request-id']).toBe(id)
   })
 
   it('reuses one keep-alive upstream connection across requests', async () => {
-    const before = upstream.connectionsAccepted
+    const before = context.upstream.connectionsAccepted
     for (let index = 0; index < 5; index++) await chat(hello)
-    expect(upstream.connectionsAccepted - before).toBeLessThanOrEqual(1)
+    expect(context.upstream.connectionsAccepted - before).toBeLessThanOrEqual(1)
   })
 
   it('aborts the upstream call when the client disconnects', async () => {
-    const { app, logs } = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url }))
+    const { app, logs } = await buildTestApp(testConfig({ OPENAI_BASE_URL: context.upstream.url }))
     const base = await listen(app)
-    upstream.enqueue({ kind: 'stall' })
-    const abandonedBefore = upstream.abandonedRequests
+    context.upstream.enqueue({ kind: 'stall' })
+    const abandonedBefore = context.upstream.abandonedRequests
     const controller = new AbortController()
     const request = fetch(`${base}/chat`, {
       method: 'POST',
@@ -113,13 +102,13 @@ describe('POST /chat', () => {
       body: JSON.stringify(hello),
       signal: controller.signal,
     }).catch(() => undefined)
-    while (upstream.received.length === 0) await sleep(5)
+    while (context.upstream.received.length === 0) await sleep(5)
     controller.abort()
     await request
     const deadline = Date.now() + 2_000
-    while (upstream.abandonedRequests === abandonedBefore && Date.now() < deadline) await sleep(10)
+    while (context.upstream.abandonedRequests === abandonedBefore && Date.now() < deadline) await sleep(10)
     await app.close()
-    expect(upstream.abandonedRequests - abandonedBefore).toBe(1)
+    expect(context.upstream.abandonedRequests - abandonedBefore).toBe(1)
     expect(logs.some((line) => line.code === 'client_closed_request')).toBe(true)
   })
 })

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { errorReply, FakeOpenAI, fixtureReply, okReply } from '../fakes/openai-upstream.js'
 import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
@@ -20,11 +21,17 @@ async function appWith(environment: Record<string, string> = {}): Promise<TestAp
   return buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, ...environment }))
 }
 
+/** One /safe call on a fresh app with this environment; the app is closed before returning. */
+async function postSafe(environment: Record<string, string>, request: Omit<InjectOptions, 'method'>) {
+  const { app, logs } = await appWith(environment)
+  const response = await app.inject({ method: 'POST', ...request })
+  await app.close()
+  return { response, logs }
+}
+
 describe('POST /safe', () => {
   it('answers {response} for a prompt in the query, as the chapter does', async () => {
-    const { app } = await appWith()
-    const response = await app.inject({ method: 'POST', url: '/safe?prompt=Say%20hi&model=gpt-4.1-mini' })
-    await app.close()
+    const { response } = await postSafe({}, { url: '/safe?prompt=Say%20hi&model=gpt-4.1-mini' })
     expect(response.statusCode).toBe(200)
     expect(response.json()).toEqual({ response: 'Hi there! How can I help you today?' })
     expect(upstream.received[0]?.json).toEqual({
@@ -50,31 +57,23 @@ describe('POST /safe', () => {
   })
 
   it('accepts an empty body sent as application/json when the prompt is in the query', async () => {
-    const { app } = await appWith()
-    const response = await app.inject({
-      method: 'POST',
-      url: '/safe?prompt=hi',
-      headers: { 'content-type': 'application/json' },
-      payload: '',
-    })
-    await app.close()
+    const { response } = await postSafe(
+      {},
+      { url: '/safe?prompt=hi', headers: { 'content-type': 'application/json' }, payload: '' },
+    )
     expect(response.statusCode).toBe(200)
   })
 
   it('succeeds after two retryable failures: three attempts seen upstream', async () => {
     upstream.enqueue(errorReply(500), fixtureReply('openai-error-429', { headers: { 'retry-after': '0' } }))
-    const { app } = await appWith({ RETRY_ATTEMPTS: '3' })
-    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
-    await app.close()
+    const { response } = await postSafe({ RETRY_ATTEMPTS: '3' }, { url: '/safe?prompt=hi' })
     expect(response.statusCode).toBe(200)
     expect(upstream.received).toHaveLength(3)
   })
 
   it('gives 503 "AI service unavailable" after exactly RETRY_ATTEMPTS attempts', async () => {
     upstream.defaultReply = errorReply(503)
-    const { app, logs } = await appWith({ RETRY_ATTEMPTS: '4' })
-    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
-    await app.close()
+    const { response, logs } = await postSafe({ RETRY_ATTEMPTS: '4' }, { url: '/safe?prompt=hi' })
     expect(response.statusCode).toBe(503)
     expect(response.json()).toEqual({ detail: 'AI service unavailable' })
     expect(upstream.received).toHaveLength(4)
@@ -85,36 +84,34 @@ describe('POST /safe', () => {
 
   it('retries timeouts and connection resets too', async () => {
     upstream.enqueue({ kind: 'reset' }, { kind: 'stall' })
-    const { app } = await appWith({ RETRY_ATTEMPTS: '3', UPSTREAM_TIMEOUT_MS: '200' })
-    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
-    await app.close()
+    const { response } = await postSafe(
+      { RETRY_ATTEMPTS: '3', UPSTREAM_TIMEOUT_MS: '200' },
+      { url: '/safe?prompt=hi' },
+    )
     expect(response.statusCode).toBe(200)
     expect(upstream.received).toHaveLength(3)
   })
 
   it('does not retry a 400: one attempt, mapped as the error table says', async () => {
     upstream.enqueue(fixtureReply('openai-error-400-temperature'))
-    const { app } = await appWith({ RETRY_ATTEMPTS: '3' })
-    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
-    await app.close()
+    const { response } = await postSafe({ RETRY_ATTEMPTS: '3' }, { url: '/safe?prompt=hi' })
     expect(response.statusCode).toBe(400)
     expect(upstream.received).toHaveLength(1)
   })
 
   it('does not retry a bad key: one attempt, 502', async () => {
     upstream.enqueue(fixtureReply('openai-error-401'))
-    const { app } = await appWith({ RETRY_ATTEMPTS: '3' })
-    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
-    await app.close()
+    const { response } = await postSafe({ RETRY_ATTEMPTS: '3' }, { url: '/safe?prompt=hi' })
     expect(response.statusCode).toBe(502)
     expect(upstream.received).toHaveLength(1)
   })
 
   it("honours the upstream's Retry-After (1 s) between attempts", async () => {
     upstream.enqueue(fixtureReply('openai-error-429'))
-    const { app } = await appWith({ RETRY_MIN_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5000' })
-    const response = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
-    await app.close()
+    const { response } = await postSafe(
+      { RETRY_MIN_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5000' },
+      { url: '/safe?prompt=hi' },
+    )
     expect(response.statusCode).toBe(200)
     const [first, second] = upstream.received
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(990)

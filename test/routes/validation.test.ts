@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FakeOpenAI } from '../fakes/openai-upstream.js'
-import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+import type { InjectOptions } from 'fastify'
+import { describe, expect, it } from 'vitest'
+import { useUpstreamAndApp } from '../helpers.js'
 
-let upstream: FakeOpenAI
-let harness: TestApp
-
-beforeAll(async () => {
-  upstream = await FakeOpenAI.start()
-  harness = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, BODY_LIMIT_BYTES: '2048' }))
-})
-afterAll(async () => {
-  await harness.app.close()
-  await upstream.close()
-})
+const context = useUpstreamAndApp({ BODY_LIMIT_BYTES: '2048' })
+const inject = (options: InjectOptions) => context.harness.app.inject(options)
 
 const user = { role: 'user', content: 'hi' }
 
@@ -68,18 +59,18 @@ const invalidChatBodies: [string, unknown, { loc: (string | number)[]; type: str
 
 describe('invalid input is a 422 in FastAPI shape and never reaches the upstream', () => {
   it.each(invalidChatBodies)('/chat: %s', async (_name, payload, expected) => {
-    const before = upstream.received.length
-    const response = await harness.app.inject({ method: 'POST', url: '/chat', payload: payload as object })
+    const before = context.upstream.received.length
+    const response = await inject({ method: 'POST', url: '/chat', payload: payload as object })
     expect(response.statusCode).toBe(422)
     const { detail } = response.json()
     expect(detail).toHaveLength(1)
     expect(detail[0]).toMatchObject(expected)
     expect(detail[0].msg).toEqual(expect.any(String))
-    expect(upstream.received.length).toBe(before)
+    expect(context.upstream.received.length).toBe(before)
   })
 
   it('reports every bad field at once', async () => {
-    const response = await harness.app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/chat',
       payload: { messages: [{ role: 'robot', content: '' }], temperature: 9 },
@@ -92,14 +83,14 @@ describe('invalid input is a 422 in FastAPI shape and never reaches the upstream
   })
 
   it('says "Field required" for a missing field, as FastAPI does', async () => {
-    const response = await harness.app.inject({ method: 'POST', url: '/chat', payload: {} })
+    const response = await inject({ method: 'POST', url: '/chat', payload: {} })
     expect(response.json()).toEqual({
       detail: [{ loc: ['body', 'messages'], msg: 'Field required', type: 'missing' }],
     })
   })
 
   it('malformed JSON is a 422 json_invalid', async () => {
-    const response = await harness.app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/chat',
       headers: { 'content-type': 'application/json' },
@@ -112,7 +103,7 @@ describe('invalid input is a 422 in FastAPI shape and never reaches the upstream
   })
 
   it('a body that is not JSON is a 422 naming the content type', async () => {
-    const response = await harness.app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/chat',
       headers: { 'content-type': 'text/plain' },
@@ -125,13 +116,13 @@ describe('invalid input is a 422 in FastAPI shape and never reaches the upstream
   })
 
   it('a missing body is a 422 on the body', async () => {
-    const response = await harness.app.inject({ method: 'POST', url: '/chat' })
+    const response = await inject({ method: 'POST', url: '/chat' })
     expect(response.statusCode).toBe(422)
     expect(response.json().detail[0].loc).toEqual(['body'])
   })
 
   it('a body over the limit is a 413 with a detail', async () => {
-    const response = await harness.app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/chat',
       payload: { messages: [{ role: 'user', content: 'x'.repeat(4096) }] },
@@ -141,13 +132,13 @@ describe('invalid input is a 422 in FastAPI shape and never reaches the upstream
   })
 
   it('an unknown route is a 404 {"detail": "Not Found"}', async () => {
-    const response = await harness.app.inject({ method: 'GET', url: '/nowhere' })
+    const response = await inject({ method: 'GET', url: '/nowhere' })
     expect(response.statusCode).toBe(404)
     expect(response.json()).toEqual({ detail: 'Not Found' })
   })
 
   it('/safe: prompt missing from both query and body', async () => {
-    const response = await harness.app.inject({ method: 'POST', url: '/safe' })
+    const response = await inject({ method: 'POST', url: '/safe' })
     expect(response.statusCode).toBe(422)
     expect(response.json()).toEqual({
       detail: [{ loc: ['query', 'prompt'], msg: 'Field required', type: 'missing' }],
@@ -155,25 +146,25 @@ describe('invalid input is a 422 in FastAPI shape and never reaches the upstream
   })
 
   it('/safe: empty prompt in the query', async () => {
-    const response = await harness.app.inject({ method: 'POST', url: '/safe?prompt=' })
+    const response = await inject({ method: 'POST', url: '/safe?prompt=' })
     expect(response.statusCode).toBe(422)
     expect(response.json().detail[0]).toMatchObject({ loc: ['query', 'prompt'], type: 'too_small' })
   })
 
   it('/safe: empty model in the query', async () => {
-    const response = await harness.app.inject({ method: 'POST', url: '/safe?prompt=hi&model=' })
+    const response = await inject({ method: 'POST', url: '/safe?prompt=hi&model=' })
     expect(response.statusCode).toBe(422)
     expect(response.json().detail[0]).toMatchObject({ loc: ['query', 'model'], type: 'too_small' })
   })
 
   it('/safe: body without prompt', async () => {
-    const response = await harness.app.inject({ method: 'POST', url: '/safe', payload: { model: 'gpt-5' } })
+    const response = await inject({ method: 'POST', url: '/safe', payload: { model: 'gpt-5' } })
     expect(response.statusCode).toBe(422)
     expect(response.json().detail[0]).toMatchObject({ loc: ['body', 'prompt'], type: 'missing' })
   })
 
   it('/safe: prompt given in both query and body', async () => {
-    const response = await harness.app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/safe?prompt=a',
       payload: { prompt: 'b' },
