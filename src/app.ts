@@ -6,8 +6,11 @@ import { registerOpenApi } from './openapi.js'
 import { registerRequestContext, requestIdFor } from './request-context.js'
 import chatRoutes from './routes/chat.js'
 import healthRoutes from './routes/health.js'
+import localRoutes from './routes/local.js'
 import safeRoutes from './routes/safe.js'
+import streamRoutes from './routes/stream.js'
 import { registerServices, type ServiceOverrides } from './services.js'
+import { registerStreams } from './streaming/streams.js'
 
 export interface BuildAppOptions extends ServiceOverrides {
   /** Fastify's logger option: false in tests, pino options in the server. */
@@ -38,10 +41,13 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await registerOpenApi(app)
 
   registerServices(app, config, options)
+  registerStreams(app)
 
   await app.register(healthRoutes)
   await app.register(chatRoutes)
   await app.register(safeRoutes)
+  await app.register(streamRoutes)
+  await app.register(localRoutes)
   return app
 }
 

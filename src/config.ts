@@ -8,10 +8,10 @@ const optionalString = z.preprocess(emptyAsUndefined, z.string().optional())
 const integer = (defaultValue: number, min: number, max: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(defaultValue))
 
-const url = (defaultValue?: string) => {
-  const schema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-  return z.preprocess(emptyAsUndefined, defaultValue ? schema.default(defaultValue) : schema.optional())
-}
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
+const urlWithDefault = (defaultValue: string) =>
+  z.preprocess(emptyAsUndefined, httpUrl().default(defaultValue))
 
 /** The whole environment the server reads, parsed once at boot. */
 export const configSchema = z
@@ -23,13 +23,18 @@ export const configSchema = z
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ),
     OPENAI_API_KEY: optionalString,
-    OPENAI_BASE_URL: url(),
+    OPENAI_BASE_URL: optionalUrl(),
     DEFAULT_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).default('gpt-5')),
-    OLLAMA_HOST: url('http://127.0.0.1:11434'),
+    OLLAMA_HOST: urlWithDefault('http://127.0.0.1:11434'),
+    OLLAMA_DEFAULT_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).default('llama3.2')),
     UPSTREAM_TIMEOUT_MS: integer(60_000, 1, 3_600_000),
     RETRY_ATTEMPTS: integer(3, 1, 10),
     RETRY_MIN_DELAY_MS: integer(2000, 0, 600_000),
     RETRY_MAX_DELAY_MS: integer(8000, 0, 600_000),
+    STREAM_FIRST_EVENT_TIMEOUT_MS: integer(60_000, 1, 3_600_000),
+    STREAM_IDLE_TIMEOUT_MS: integer(60_000, 1, 3_600_000),
+    STREAM_TOTAL_TIMEOUT_MS: integer(600_000, 1, 86_400_000),
+    SSE_HEARTBEAT_MS: integer(15_000, 1, 3_600_000),
     BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
   })
   .refine((config) => config.RETRY_MIN_DELAY_MS <= config.RETRY_MAX_DELAY_MS, {

@@ -97,6 +97,16 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
+/** The server is closing; open streams end with this so clients know to retry elsewhere. */
+export class ServerShuttingDownError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'server_shutting_down'
+  override readonly isRetryable = true
+  constructor() {
+    super('The server is shutting down; retry the request')
+  }
+}
+
 /** The client went away; nobody reads the answer, but the log should say so. */
 export class ClientClosedRequestError extends AppError {
   readonly statusCode = 499

@@ -21,6 +21,7 @@ export async function registerOpenApi(app: FastifyInstance) {
       info: API_INFO,
       tags: [
         { name: 'chat', description: 'OpenAI Responses API' },
+        { name: 'local', description: 'Local models through Ollama' },
         { name: 'operations', description: 'For load balancers and operators' },
       ],
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Agent } from 'undici'
 import type { Config } from './config.js'
 import { ProviderNotConfiguredError } from './errors.js'
+import { OllamaProvider } from './providers/ollama.js'
 import { OpenAIProvider } from './providers/openai.js'
 import type { ChatProvider } from './providers/provider.js'
 import { createRetryPolicy, type RetryPolicy } from './providers/retry.js'
@@ -12,6 +13,8 @@ declare module 'fastify' {
     config: Config
     /** OpenAI Responses (or any compatible endpoint). */
     openai: ChatProvider
+    /** Ollama's native API, for the local routes. */
+    ollama: ChatProvider
     /** Runs a provider call under the configured retry policy. */
     retry: RetryPolicy
   }
@@ -21,6 +24,8 @@ declare module 'fastify' {
 export interface ServiceOverrides {
   /** Replaces the OpenAI provider. */
   openai?: ChatProvider
+  /** Replaces the Ollama provider. */
+  ollama?: ChatProvider
   /** Replaces the retry policy. */
   retry?: RetryPolicy
 }
@@ -33,6 +38,11 @@ class UnconfiguredProvider implements ChatProvider {
   ) {}
 
   async generate(): Promise<never> {
+    throw new ProviderNotConfiguredError(this.provider, this.variable)
+  }
+
+  // biome-ignore lint/correctness/useYield: fails before producing anything, like an upstream refusing
+  async *stream(): AsyncGenerator<never> {
     throw new ProviderNotConfiguredError(this.provider, this.variable)
   }
 }
@@ -55,6 +65,11 @@ export function registerServices(app: FastifyInstance, config: Config, overrides
 
   app.decorate('config', config)
   app.decorate('openai', openai)
+  app.decorate(
+    'ollama',
+    overrides.ollama ??
+      new OllamaProvider({ host: config.OLLAMA_HOST, timeoutMs: config.UPSTREAM_TIMEOUT_MS, dispatcher }),
+  )
   app.decorate(
     'retry',
     overrides.retry ??

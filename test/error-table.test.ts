@@ -1,7 +1,8 @@
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { errorReply, fixtureReply, type UpstreamReply } from './fakes/openai-upstream.js'
+import { errorReply, fixtureReply } from './fakes/openai.js'
+import type { UpstreamReply } from './fakes/upstream.js'
 import { buildTestApp, TEST_API_KEY, testConfig, useUpstreamAndApp } from './helpers.js'
 
 const context = useUpstreamAndApp({ UPSTREAM_TIMEOUT_MS: '300' })

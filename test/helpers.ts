@@ -5,7 +5,8 @@ import { afterAll, beforeAll } from 'vitest'
 import { type BuildAppOptions, buildApp } from '../src/app.js'
 import { type Config, parseConfig } from '../src/config.js'
 import { loggerOptions } from '../src/logger.js'
-import { FakeOpenAI } from './fakes/openai-upstream.js'
+import { startFakeOpenAI } from './fakes/openai.js'
+import type { FakeUpstream } from './fakes/upstream.js'
 
 /** A key that must never appear in a response or a log line. */
 export const TEST_API_KEY = 'sk-test-1234567890abcdefSECRET'
@@ -52,7 +53,7 @@ export async function listen(app: FastifyInstance): Promise<string> {
 }
 
 export interface UpstreamAndApp {
-  upstream: FakeOpenAI
+  upstream: FakeUpstream
   harness: TestApp
 }
 
@@ -60,7 +61,7 @@ export interface UpstreamAndApp {
 export function useUpstreamAndApp(environment: Record<string, string> = {}): UpstreamAndApp {
   const context = {} as UpstreamAndApp
   beforeAll(async () => {
-    context.upstream = await FakeOpenAI.start()
+    context.upstream = await startFakeOpenAI()
     context.harness = await buildTestApp(
       testConfig({ OPENAI_BASE_URL: context.upstream.url, ...environment }),
     )

@@ -1,17 +1,28 @@
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, type ClientOptions } from 'openai'
 import type {
   Response as OpenAIResponse,
-  ResponseCreateParamsNonStreaming,
+  ResponseCreateParamsBase,
+  ResponseUsage,
 } from 'openai/resources/responses/responses'
 import { type Agent, fetch as undiciFetch } from 'undici'
 import {
-  type AppError,
+  AppError,
   ClientClosedRequestError,
   errorFromUpstreamStatus,
+  sanitizeUpstreamMessage,
+  UpstreamBadRequestError,
+  UpstreamRateLimitError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js'
-import type { CallOptions, ChatProvider, GenerateRequest, GenerateResult } from './provider.js'
+import type {
+  CallOptions,
+  ChatProvider,
+  GenerateRequest,
+  GenerateResult,
+  StreamPart,
+  Usage,
+} from './provider.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
 export interface OpenAIProviderOptions {
@@ -42,23 +53,85 @@ export class OpenAIProvider implements ChatProvider {
   }
 
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
-    const body: ResponseCreateParamsNonStreaming = {
-      model: request.model,
-      input: request.messages,
-      store: false,
-    }
-    // Reasoning models (gpt-5, o-series) answer 400 to any temperature: send it only when asked.
-    if (request.temperature !== undefined) body.temperature = request.temperature
     try {
-      const response = await this.#client.responses.create(body, {
-        signal: options.signal,
-        headers: { 'x-request-id': options.requestId },
-      })
+      const response = await this.#client.responses.create(
+        { ...requestBody(request), stream: false },
+        requestOptions(options),
+      )
       return { text: readOutputText(response), model: response.model }
     } catch (error) {
       throw translateOpenAIError(error, request.model, options.signal)
     }
   }
+
+  async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
+    try {
+      const events = await this.#client.responses.create(
+        { ...requestBody(request), stream: true },
+        requestOptions(options),
+      )
+      for await (const event of events) {
+        switch (event.type) {
+          case 'response.created':
+            yield { type: 'start', model: event.response.model }
+            break
+          case 'response.output_text.delta':
+            yield { type: 'text-delta', text: event.delta }
+            break
+          case 'response.completed':
+            yield { type: 'end', finishReason: 'stop', usage: usageOf(event.response.usage) }
+            return
+          case 'response.incomplete': {
+            const reason = event.response.incomplete_details?.reason ?? 'incomplete'
+            yield { type: 'end', finishReason: reason, usage: usageOf(event.response.usage) }
+            return
+          }
+          case 'response.failed': {
+            // The SDK yields a failed response rather than throwing it.
+            const failure = event.response.error
+            throw errorFromStreamFailure(failure?.code, failure?.message, event.type)
+          }
+          default:
+            yield { type: 'progress' }
+        }
+      }
+    } catch (error) {
+      throw error instanceof AppError ? error : translateOpenAIError(error, request.model, options.signal)
+    }
+    // An abort mid-stream ends the SDK's loop silently; the caller knows why it aborted.
+    if (options.signal.aborted) return
+    throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without a terminal event' })
+  }
+}
+
+function requestBody(request: GenerateRequest): ResponseCreateParamsBase {
+  const body: ResponseCreateParamsBase = { model: request.model, input: request.messages, store: false }
+  // Reasoning models (gpt-5, o-series) answer 400 to any temperature: send it only when asked.
+  if (request.temperature !== undefined) body.temperature = request.temperature
+  return body
+}
+
+function requestOptions(options: CallOptions) {
+  return { signal: options.signal, headers: { 'x-request-id': options.requestId } }
+}
+
+function usageOf(usage: ResponseUsage | null | undefined): Usage | undefined {
+  return usage ? { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens } : undefined
+}
+
+const RATE_LIMIT_CODES = new Set(['rate_limit_exceeded', 'too_many_requests'])
+
+/** An in-band stream failure (`response.failed` or an `error` event), which has a code but no status. */
+function errorFromStreamFailure(
+  code: string | null | undefined,
+  message: string | undefined,
+  source: string,
+): AppError {
+  const logDetail = `upstream ${source} ${code ?? 'no code'}: ${message ?? ''}`
+  if (code && RATE_LIMIT_CODES.has(code)) return new UpstreamRateLimitError({ logDetail })
+  if (code === 'invalid_prompt')
+    return new UpstreamBadRequestError(sanitizeUpstreamMessage(message ?? ''), { logDetail })
+  return new UpstreamUnavailableError({ logDetail })
 }
 
 /** Joins the text of every message item, wherever it sits (reasoning models put a reasoning item first). */
@@ -80,6 +153,11 @@ export function translateOpenAIError(error: unknown, model: string, signal?: Abo
     return new ClientClosedRequestError({ cause: error })
   if (error instanceof APIConnectionTimeoutError) {
     return new UpstreamTimeoutError({ cause: error, logDetail: 'upstream timed out' })
+  }
+  if (error instanceof APIError && error.status === undefined && error.error) {
+    // An `error` event inside a stream: the SDK throws a bare APIError with the event's (nested or flat) error.
+    const body = error.error as { code?: string | null; message?: string }
+    return errorFromStreamFailure(body.code ?? error.code, body.message ?? error.message, 'error event')
   }
   if (error instanceof APIError && error.status !== undefined) {
     const body = error.error as { message?: unknown } | undefined

@@ -32,7 +32,36 @@ export interface CallOptions {
   requestId: string
 }
 
+/** Why an answer ended: `stop` when complete, else the provider's reason (`max_output_tokens`, `length`, ...). */
+export type FinishReason = 'stop' | (string & {})
+
+export interface Usage {
+  /** Tokens read. */
+  inputTokens?: number
+  /** Tokens written, reasoning included. */
+  outputTokens?: number
+}
+
+/**
+ * One piece of a streamed answer. Each part may carry `raw`, the upstream's own wire line, for relays
+ * that pass the vendor format through unchanged (/local-stream).
+ */
+export type StreamPart =
+  /** The upstream accepted the request and began answering. */
+  | { type: 'start'; model: string; raw?: string }
+  /** More answer text. */
+  | { type: 'text-delta'; text: string; raw?: string }
+  /** Any other upstream event: proof of life, no content. */
+  | { type: 'progress'; raw?: string }
+  /** The answer ended normally; nothing follows. */
+  | { type: 'end'; finishReason: FinishReason; usage?: Usage; raw?: string }
+
 export interface ChatProvider {
   /** Asks for one complete answer. Rejects with an AppError subclass. */
   generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult>
+  /**
+   * Streams an answer. Iteration throws an AppError subclass on any failure, before or after the
+   * first part; it ends after an `end` part, and ends early (silently) when `options.signal` fires.
+   */
+  stream(request: GenerateRequest, options: CallOptions): AsyncIterable<StreamPart>
 }

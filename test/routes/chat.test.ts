@@ -50,7 +50,7 @@ describe('POST /chat', () => {
     const [sent] = context.upstream.received
     expect(sent?.url).toBe('/v1/responses')
     expect(sent?.headers.authorization).toBe('Bearer sk-test-1234567890abcdefSECRET')
-    expect(sent?.json).toEqual({ model: 'gpt-5', input: messages, store: false })
+    expect(sent?.json).toEqual({ model: 'gpt-5', input: messages, store: false, stream: false })
   })
 
   it('forwards temperature when the caller gives one', async () => {

@@ -1,20 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { errorReply, FakeOpenAI, fixtureReply, okReply } from '../fakes/openai-upstream.js'
+import { errorReply, fixtureReply, okReply, startFakeOpenAI } from '../fakes/openai.js'
+import type { FakeUpstream } from '../fakes/upstream.js'
 import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
 
-let upstream: FakeOpenAI
+let upstream: FakeUpstream
 
 beforeAll(async () => {
-  upstream = await FakeOpenAI.start()
+  upstream = await startFakeOpenAI()
 })
 afterAll(async () => {
   await upstream.close()
 })
 beforeEach(() => {
-  upstream.received.length = 0
-  upstream.defaultReply = okReply()
+  upstream.reset(okReply())
 })
 
 async function appWith(environment: Record<string, string> = {}): Promise<TestApp> {
@@ -38,6 +38,7 @@ describe('POST /safe', () => {
       model: 'gpt-4.1-mini',
       input: [{ role: 'user', content: 'Say hi' }],
       store: false,
+      stream: false,
     })
   })
 

@@ -1,11 +1,25 @@
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { readFixture, readHead } from '../fixtures.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-/** One scripted answer of the fake. */
+/** One scripted answer of a fake upstream. */
 export type UpstreamReply =
   | { kind: 'json'; status: number; body: string; headers?: Record<string, string>; delayMs?: number }
+  /** A 200 whose body is written chunk by chunk, honouring backpressure. */
+  | {
+      kind: 'stream'
+      contentType: string
+      chunks: string[]
+      /** Wait before the headers. */
+      headersDelayMs?: number
+      /** Wait between chunks (a slow, dripping upstream). */
+      delayMs?: number
+      /** After this many chunks, destroy the socket (a dropped connection). */
+      dropAfter?: number
+      /** After this many chunks, stop writing but keep the connection open. */
+      stallAfter?: number
+    }
   /** Accept the request and never answer. */
   | { kind: 'stall' }
   /** Destroy the socket as soon as the request arrives (ECONNRESET for the client). */
@@ -23,54 +37,22 @@ export interface ReceivedRequest {
 }
 
 /**
- * A JSON reply replaying a recorded fixture: `openai-error-429` uses the .json and .headers.txt pair;
- * `head` borrows the status and headers of another fixture when the body has none of its own.
+ * A fake upstream HTTP server on a loopback port. Replies are scripted with `enqueue` (consumed in
+ * order) and fall back to `defaultReply`; every request is recorded in `received`.
  */
-export function fixtureReply(
-  name: string,
-  options: { head?: string; headers?: Record<string, string> } = {},
-): UpstreamReply {
-  const head = readHead(`${options.head ?? name}.headers.txt`)
-  return {
-    kind: 'json',
-    status: head.status,
-    body: readFixture(`${name}.json`),
-    headers: { ...head.headers, ...options.headers },
-  }
-}
-
-/** A JSON error in OpenAI's envelope with any status. */
-export function errorReply(
-  status: number,
-  message = 'fake upstream failure',
-  extra: Partial<UpstreamReply> = {},
-): UpstreamReply {
-  const body = `${JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } }, null, 2)}\n`
-  return {
-    kind: 'json',
-    status,
-    body,
-    headers: { 'content-type': 'application/json' },
-    ...extra,
-  } as UpstreamReply
-}
-
-export const okReply = (): UpstreamReply => fixtureReply('openai-response')
-
-/**
- * A fake OpenAI Responses API on a loopback port. Replies are scripted with `enqueue` (consumed in order)
- * and fall back to `defaultReply`; every request is recorded in `received`.
- */
-export class FakeOpenAI {
+export class FakeUpstream {
   readonly received: ReceivedRequest[] = []
   /** Connections accepted since start: keep-alive reuse keeps this low. */
   connectionsAccepted = 0
-  /** Requests whose connection closed before the fake answered them (the client gave up). */
+  /** Requests whose connection closed before the fake finished answering them (the client gave up). */
   abandonedRequests = 0
-  defaultReply: UpstreamReply = okReply()
+  /** Stream chunks written so far, over all requests. */
+  chunksWritten = 0
+  defaultReply: UpstreamReply
   readonly #queue: UpstreamReply[] = []
   readonly #sockets = new Set<Socket>()
   readonly #started = performance.now()
+  readonly #basePath: string
   readonly #server = createServer((request, response) => {
     response.once('close', () => {
       if (!response.writableFinished) this.abandonedRequests++
@@ -87,12 +69,17 @@ export class FakeOpenAI {
         json: parseJson(body),
         at: performance.now() - this.#started,
       })
-      this.#answer(this.#queue.shift() ?? this.defaultReply, response)
+      void this.#answer(this.#queue.shift() ?? this.defaultReply, response)
     })
   })
 
-  static async start(): Promise<FakeOpenAI> {
-    const fake = new FakeOpenAI()
+  private constructor(basePath: string, defaultReply: UpstreamReply) {
+    this.#basePath = basePath
+    this.defaultReply = defaultReply
+  }
+
+  static async start(options: { basePath?: string; defaultReply: UpstreamReply }): Promise<FakeUpstream> {
+    const fake = new FakeUpstream(options.basePath ?? '', options.defaultReply)
     fake.#server.on('connection', (socket) => {
       fake.connectionsAccepted++
       fake.#sockets.add(socket)
@@ -103,9 +90,9 @@ export class FakeOpenAI {
     return fake
   }
 
-  /** The base URL to give the SDK (OPENAI_BASE_URL). */
+  /** The base URL to configure (OPENAI_BASE_URL, OLLAMA_HOST). */
   get url(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}${this.#basePath}`
   }
 
   /** Sockets currently open to the fake. */
@@ -119,24 +106,46 @@ export class FakeOpenAI {
     return this
   }
 
+  /** Forgets what was received and scripted. */
+  reset(defaultReply: UpstreamReply = this.defaultReply): void {
+    this.received.length = 0
+    this.#queue.length = 0
+    this.defaultReply = defaultReply
+  }
+
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy()
     this.#server.close()
     await once(this.#server, 'close')
   }
 
-  #answer(reply: UpstreamReply, response: ServerResponse) {
+  async #answer(reply: UpstreamReply, response: ServerResponse) {
     if (reply.kind === 'stall') return
     if (reply.kind === 'reset') {
       response.socket?.destroy()
       return
     }
-    const send = () => {
+    if (reply.kind === 'json') {
+      if (reply.delayMs) await sleep(reply.delayMs)
       response.writeHead(reply.status, reply.headers ?? { 'content-type': 'application/json' })
       response.end(reply.body)
+      return
     }
-    if (reply.delayMs) setTimeout(send, reply.delayMs)
-    else send()
+    if (reply.headersDelayMs) await sleep(reply.headersDelayMs)
+    response.writeHead(200, { 'content-type': reply.contentType })
+    response.flushHeaders()
+    for (const [index, chunk] of reply.chunks.entries()) {
+      if (response.destroyed) return
+      if (index === reply.dropAfter) {
+        response.socket?.destroy()
+        return
+      }
+      if (index === reply.stallAfter) return
+      if (reply.delayMs && index > 0) await sleep(reply.delayMs)
+      this.chunksWritten++
+      if (!response.write(chunk)) await Promise.race([once(response, 'drain'), once(response, 'close')])
+    }
+    response.end()
   }
 }
 

@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { providerErrorResponses } from '../schemas/errors.js'
+import { promptBodySchema, promptQuerySchema } from '../schemas/prompt.js'
+import { SSE_HEADERS, toSse } from '../streaming/sse.js'
+import { openStream, sendStream } from '../streaming/streams.js'
+import { asMessages, promptFrom } from './prompt-input.js'
+
+const SSE_DESCRIPTION =
+  'Server-sent events. One `data: {"content": "<delta>"}` frame per text delta, then `data: {"done": true}` ' +
+  '(with `"reason"` when the answer was cut short, e.g. `max_output_tokens`). A failure after the stream ' +
+  'began ends it with `data: {"error": "stream_error", "detail": "<message>"}`. Every data frame has an ' +
+  '`id:`; comments (`: ping`) are heartbeats. Failures before the first event are ordinary HTTP errors.'
+
+const sseResponse = {
+  description: SSE_DESCRIPTION,
+  content: {
+    'text/event-stream': {
+      schema: z.string().meta({ example: 'id: 1\ndata: {"content":"Hi"}\n\nid: 2\ndata: {"done":true}\n\n' }),
+    },
+  },
+}
+
+const streamRoutes: FastifyPluginAsyncZod = async (app) => {
+  const schema = {
+    tags: ['chat'],
+    querystring: promptQuerySchema,
+    response: { 200: sseResponse, ...providerErrorResponses },
+  }
+
+  app.post(
+    '/stream',
+    {
+      schema: {
+        ...schema,
+        summary: 'Stream an answer as server-sent events',
+        description: `Body \`{prompt, model?}\` (or the same as query parameters). ${SSE_DESCRIPTION}`,
+        body: promptBodySchema,
+      },
+    },
+    async (request, reply) => {
+      const { prompt, model } = promptFrom(request.query, request.body, app.config.DEFAULT_MODEL)
+      const session = await openStream(app, request, app.openai, { messages: asMessages(prompt), model })
+      return sendStream(reply, session, SSE_HEADERS, toSse)
+    },
+  )
+
+  app.get(
+    '/stream',
+    {
+      schema: {
+        ...schema,
+        summary: 'Stream an answer as server-sent events, for EventSource',
+        description: `For a browser's native \`EventSource\`: close it on the \`done\` frame, or it reconnects and asks again. ${SSE_DESCRIPTION}`,
+      },
+    },
+    async (request, reply) => {
+      const { prompt, model } = promptFrom(request.query, undefined, app.config.DEFAULT_MODEL)
+      const session = await openStream(app, request, app.openai, { messages: asMessages(prompt), model })
+      return sendStream(reply, session, SSE_HEADERS, toSse)
+    },
+  )
+}
+
+export default streamRoutes

@@ -1,0 +1,25 @@
+import { z } from 'zod'
+import { modelSchema } from './chat.js'
+
+const promptSchema = z.string().min(1).max(100_000).describe('The prompt')
+
+/** The chapter's contract: `prompt` and `model` as query parameters. */
+export const promptQuerySchema = z.object({ prompt: promptSchema.optional(), model: modelSchema.optional() })
+
+/** The same fields as a JSON body, for clients that prefer one. */
+export const promptBodySchema = z
+  .object({ prompt: promptSchema, model: modelSchema.optional() })
+  .meta({
+    id: 'PromptRequest',
+    description: 'Alternative to the query parameters',
+    example: { prompt: 'Tell me a joke' },
+  })
+  // Fastify gives `null` for a request without a body.
+  .nullish()
+
+export const promptResponseSchema = z
+  .object({ response: z.string().describe('The answer') })
+  .meta({ id: 'PromptResponse' })
+
+export type PromptQuery = z.infer<typeof promptQuerySchema>
+export type PromptBody = z.infer<typeof promptBodySchema>

@@ -1,0 +1,70 @@
+import { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { AppError } from '../errors.js'
+import type { ChatProvider, GenerateRequest } from '../providers/provider.js'
+import { type RelayEvent, StreamSession } from './stream-session.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Streams in flight: shutdown ends them, tests count them. */
+    streams: Set<StreamSession>
+  }
+}
+
+/** Keeps the registry of open streams and ends them all, with a last frame, when the server closes. */
+export function registerStreams(app: FastifyInstance) {
+  app.decorate('streams', new Set<StreamSession>())
+  app.addHook('preClose', async () => {
+    for (const session of app.streams) session.shutdown()
+  })
+}
+
+/** Opens a stream for this request: resolves when the upstream's first event arrived, or rejects. */
+export async function openStream(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  provider: ChatProvider,
+  generateRequest: GenerateRequest,
+): Promise<StreamSession> {
+  const { config } = app
+  const session = new StreamSession({
+    provider,
+    request: generateRequest,
+    requestId: request.id,
+    clientSignal: request.clientSignal,
+    retry: app.retry,
+    registry: app.streams,
+    limits: {
+      firstEventMs: config.STREAM_FIRST_EVENT_TIMEOUT_MS,
+      idleMs: config.STREAM_IDLE_TIMEOUT_MS,
+      totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
+      heartbeatMs: config.SSE_HEARTBEAT_MS,
+    },
+  })
+  await session.open()
+  return session
+}
+
+type WireFormat = (
+  events: AsyncIterable<RelayEvent>,
+  onFailure: (error: AppError) => void,
+) => AsyncIterable<string>
+
+/**
+ * Sends a session's events in a wire format. Fastify pipes the stream, so a slow client pauses the
+ * generator and with it the upstream read (backpressure), and a closed socket destroys it.
+ */
+export function sendStream(
+  reply: FastifyReply,
+  session: StreamSession,
+  headers: Record<string, string>,
+  format: WireFormat,
+) {
+  const onFailure = (error: AppError) =>
+    reply.log.warn(
+      { code: error.code, detail: error.logDetail },
+      `stream failed after it began: ${error.message}`,
+    )
+  const body = Readable.from(format(session.events(), onFailure), { objectMode: false })
+  return reply.headers(headers).send(body)
+}

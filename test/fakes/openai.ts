@@ -1,0 +1,78 @@
+import { readFixture, readHead } from '../fixtures.js'
+import { FakeUpstream, type UpstreamReply } from './upstream.js'
+
+/** A fake OpenAI Responses API: answers the recorded non-stream response unless told otherwise. */
+export function startFakeOpenAI(): Promise<FakeUpstream> {
+  return FakeUpstream.start({ basePath: '/v1', defaultReply: okReply() })
+}
+
+/**
+ * A JSON reply replaying a recorded fixture: `openai-error-429` uses the .json and .headers.txt pair;
+ * `head` borrows the status and headers of another fixture when the body has none of its own.
+ */
+export function fixtureReply(
+  name: string,
+  options: { head?: string; headers?: Record<string, string> } = {},
+): UpstreamReply {
+  const head = readHead(`${options.head ?? name}.headers.txt`)
+  return {
+    kind: 'json',
+    status: head.status,
+    body: readFixture(`${name}.json`),
+    headers: { ...head.headers, ...options.headers },
+  }
+}
+
+/** A JSON error in OpenAI's envelope with any status. */
+export function errorReply(status: number, message = 'fake upstream failure'): UpstreamReply {
+  const body = `${JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } }, null, 2)}\n`
+  return { kind: 'json', status, body, headers: { 'content-type': 'application/json' } }
+}
+
+export const okReply = (): UpstreamReply => fixtureReply('openai-response')
+
+/** The events of a recorded Responses stream, one `event:`/`data:` block each. */
+export function sseEvents(fixture: string): string[] {
+  return readFixture(fixture)
+    .split(/\n\n/)
+    .filter((block) => block.trim() !== '')
+    .map((block) => `${block}\n\n`)
+}
+
+/** A Responses stream replaying a fixture, optionally dripping, dropping or stalling. */
+export function sseReply(
+  fixture = 'openai-responses-stream.sse',
+  options: Omit<Extract<UpstreamReply, { kind: 'stream' }>, 'kind' | 'contentType' | 'chunks'> = {},
+): UpstreamReply {
+  return {
+    kind: 'stream',
+    contentType: 'text/event-stream; charset=utf-8',
+    chunks: sseEvents(fixture),
+    ...options,
+  }
+}
+
+/**
+ * The recorded stream stretched to `deltas` text deltas of `text` each: the same wire format, any length.
+ */
+export function longSseReply(
+  deltas: number,
+  text = 'word ',
+  options: Partial<Extract<UpstreamReply, { kind: 'stream' }>> = {},
+): UpstreamReply {
+  const events = sseEvents('openai-responses-stream.sse')
+  const isDelta = (event: string) => event.startsWith('event: response.output_text.delta')
+  const template = JSON.parse((events.find(isDelta) ?? '').split('data: ')[1] ?? '{}')
+  const before = events.slice(0, events.findIndex(isDelta))
+  const after = events.slice(events.findLastIndex(isDelta) + 1)
+  const middle = Array.from(
+    { length: deltas },
+    () => `event: response.output_text.delta\ndata: ${JSON.stringify({ ...template, delta: text })}\n\n`,
+  )
+  return {
+    kind: 'stream',
+    contentType: 'text/event-stream; charset=utf-8',
+    chunks: [...before, ...middle, ...after],
+    ...options,
+  }
+}
