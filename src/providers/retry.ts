@@ -22,8 +22,9 @@ export type RetryPolicy = <T>(operation: (attempt: number) => Promise<T>, signal
  * wait is ours because p-retry cannot honour an upstream's Retry-After: exponential from minDelayMs with
  * up to 25% jitter below it, or the upstream's Retry-After, both capped at maxDelayMs.
  *
- * Rejects with the error itself when it is not retryable, ServiceUnavailableError when every attempt
- * failed with a retryable error, and ClientClosedRequestError as soon as the signal fires.
+ * Rejects with the error itself when it is not retryable (or there was one attempt only),
+ * ServiceUnavailableError when every one of several attempts failed with a retryable error, and
+ * ClientClosedRequestError as soon as the signal fires.
  */
 export function createRetryPolicy(options: RetryPolicyOptions): RetryPolicy {
   const random = options.random ?? Math.random
@@ -48,7 +49,8 @@ export function createRetryPolicy(options: RetryPolicyOptions): RetryPolicy {
       })
     } catch (error) {
       if (signal.aborted) throw new ClientClosedRequestError({ cause: error })
-      if (error instanceof AppError && error.isRetryable) {
+      // With retries off (one attempt) the failure itself says more than "unavailable".
+      if (error instanceof AppError && error.isRetryable && options.attempts > 1) {
         throw new ServiceUnavailableError({
           cause: error,
           logDetail: `retries exhausted: ${error.logDetail ?? error.message}`,

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import {
   AppError,
   ClientClosedRequestError,
@@ -64,6 +65,12 @@ export class StreamSession {
   #wake: () => void = () => {}
   #wakeup: Promise<typeof WAKE> = this.#newWakeup()
   readonly #onClientGone = () => this.#end(new ClientClosedRequestError())
+  #response: ServerResponse | undefined
+  #resolveClosed: () => void = () => {}
+  /** Resolves once the session is over and the response carrying it (if any) has closed. */
+  readonly closed: Promise<void> = new Promise((resolve) => {
+    this.#resolveClosed = resolve
+  })
 
   constructor(options: StreamSessionOptions) {
     this.#options = options
@@ -84,6 +91,12 @@ export class StreamSession {
       this.#close()
       throw this.#session.signal.reason instanceof AppError ? this.#session.signal.reason : error
     }
+  }
+
+  /** Ties the session's life to the response that carries it: it stays registered until that closes. */
+  bindResponse(response: ServerResponse): void {
+    this.#response = response
+    response.once('close', () => this.#forget())
   }
 
   /** Ends the session from outside (server shutdown); `events()` then yields its last frame. */
@@ -213,7 +226,12 @@ export class StreamSession {
     this.#options.clientSignal.removeEventListener('abort', this.#onClientGone)
     // Whatever ended the session, the upstream request must not outlive it.
     if (!this.#attempt.signal.aborted) this.#attempt.abort(new ClientClosedRequestError())
+    if (!this.#response || this.#response.closed) this.#forget()
+  }
+
+  #forget() {
     this.#options.registry.delete(this)
+    this.#resolveClosed()
   }
 
   #newWakeup(): Promise<typeof WAKE> {

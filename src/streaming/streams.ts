@@ -11,11 +11,20 @@ declare module 'fastify' {
   }
 }
 
-/** Keeps the registry of open streams and ends them all, with a last frame, when the server closes. */
+/** How long shutdown waits for open streams to write their last frame. */
+const SHUTDOWN_GRACE_MS = 5_000
+
+/**
+ * Keeps the registry of open streams. On close, ends each with a last frame and waits until its response
+ * has closed, so its keep-alive connection is idle when the server closes idle connections.
+ */
 export function registerStreams(app: FastifyInstance) {
   app.decorate('streams', new Set<StreamSession>())
   app.addHook('preClose', async () => {
-    for (const session of app.streams) session.shutdown()
+    const sessions = [...app.streams]
+    for (const session of sessions) session.shutdown()
+    const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())
+    await Promise.race([Promise.all(sessions.map((session) => session.closed)), grace])
   })
 }
 
@@ -65,6 +74,7 @@ export function sendStream(
       { code: error.code, detail: error.logDetail },
       `stream failed after it began: ${error.message}`,
     )
+  session.bindResponse(reply.raw)
   const body = Readable.from(format(session.events(), onFailure), { objectMode: false })
   return reply.headers(headers).send(body)
 }

@@ -143,10 +143,22 @@ export class FakeUpstream {
       if (index === reply.stallAfter) return
       if (reply.delayMs && index > 0) await sleep(reply.delayMs)
       this.chunksWritten++
-      if (!response.write(chunk)) await Promise.race([once(response, 'drain'), once(response, 'close')])
+      if (!response.write(chunk)) await drainOrClose(response)
     }
     response.end()
   }
+}
+
+function drainOrClose(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done)
+      response.off('close', done)
+      resolve()
+    }
+    response.on('drain', done)
+    response.on('close', done)
+  })
 }
 
 function parseJson(body: string): Record<string, unknown> | undefined {

@@ -40,7 +40,9 @@ describe('POST /stream', () => {
     const stream = await readSse(response)
     expect(stream.text).toBe(FULL_TEXT)
     expect(stream.frames).toHaveLength(11)
-    expect(stream.frames.slice(0, -1).every((frame) => Object.keys(frame.data).join() === 'content')).toBe(true)
+    expect(stream.frames.slice(0, -1).every((frame) => Object.keys(frame.data).join() === 'content')).toBe(
+      true,
+    )
     expect(stream.last).toEqual({ done: true })
     expect(stream.frames.map((frame) => frame.id)).toEqual(stream.frames.map((_, index) => String(index + 1)))
     expect(upstream.received[0]?.json).toMatchObject({ model: 'gpt-4.1-mini', stream: true, store: false })
@@ -88,7 +90,13 @@ describe('POST /stream', () => {
 
   it('ends with an error frame on an error event in the flat shape of the spec', async () => {
     const [created = '', inProgress = ''] = sseEvents('openai-responses-stream.sse')
-    const flat = { type: 'error', code: 'server_error', message: 'internal detail', param: null, sequence_number: 2 }
+    const flat = {
+      type: 'error',
+      code: 'server_error',
+      message: 'internal detail',
+      param: null,
+      sequence_number: 2,
+    }
     upstream.enqueue({
       kind: 'stream',
       contentType: 'text/event-stream',
@@ -120,17 +128,54 @@ describe('POST /stream', () => {
 
 describe('failures before the first event are ordinary HTTP errors', () => {
   const cases: [string, () => void, number, string][] = [
-    ['bad key', () => upstream.enqueue(fixtureReply('openai-error-401')), 502, 'The AI provider refused the request'],
-    ['unsupported parameter', () => upstream.enqueue(fixtureReply('openai-error-400-temperature')), 400, "Unsupported parameter: 'temperature' is not supported with this model."],
+    [
+      'bad key',
+      () => upstream.enqueue(fixtureReply('openai-error-401')),
+      502,
+      'The AI provider refused the request',
+    ],
+    [
+      'unsupported parameter',
+      () => upstream.enqueue(fixtureReply('openai-error-400-temperature')),
+      400,
+      "Unsupported parameter: 'temperature' is not supported with this model.",
+    ],
     [
       'unknown model',
-      () => upstream.enqueue({ kind: 'json', status: 404, headers: { 'content-type': 'application/json' }, body: '{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}' }),
+      () =>
+        upstream.enqueue({
+          kind: 'json',
+          status: 404,
+          headers: { 'content-type': 'application/json' },
+          body: '{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}',
+        }),
       404,
       "model 'gpt-5' not found",
     ],
-    ['429 on every attempt', () => { upstream.defaultReply = fixtureReply('openai-error-429', { headers: { 'retry-after': '0' } }) }, 503, 'AI service unavailable'],
-    ['5xx on every attempt', () => { upstream.defaultReply = errorReply(500) }, 503, 'AI service unavailable'],
-    ['no first event in time on every attempt', () => { upstream.defaultReply = { kind: 'stall' } }, 503, 'AI service unavailable'],
+    [
+      '429 on every attempt',
+      () => {
+        upstream.defaultReply = fixtureReply('openai-error-429', { headers: { 'retry-after': '0' } })
+      },
+      503,
+      'AI service unavailable',
+    ],
+    [
+      '5xx on every attempt',
+      () => {
+        upstream.defaultReply = errorReply(500)
+      },
+      503,
+      'AI service unavailable',
+    ],
+    [
+      'no first event in time on every attempt',
+      () => {
+        upstream.defaultReply = { kind: 'stall' }
+      },
+      503,
+      'AI service unavailable',
+    ],
   ]
 
   it.each(cases)('%s', async (_name, script, status, detail) => {
@@ -150,7 +195,9 @@ describe('failures before the first event are ordinary HTTP errors', () => {
   })
 
   it('refused connection: 503 after the retries', async () => {
-    const { app } = await buildTestApp(testConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', RETRY_ATTEMPTS: '2' }))
+    const { app } = await buildTestApp(
+      testConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', RETRY_ATTEMPTS: '2' }),
+    )
     const response = await app.inject({ method: 'POST', url: '/stream', payload: { prompt: 'hi' } })
     await app.close()
     expect(response.statusCode).toBe(503)
@@ -168,12 +215,14 @@ describe('failures before the first event are ordinary HTTP errors', () => {
   it('a missing prompt is a 422', async () => {
     const response = await fetch(`${base}/stream`)
     expect(response.status).toBe(422)
-    expect(await response.json()).toEqual({ detail: [{ loc: ['query', 'prompt'], msg: 'Field required', type: 'missing' }] })
+    expect(await response.json()).toEqual({
+      detail: [{ loc: ['query', 'prompt'], msg: 'Field required', type: 'missing' }],
+    })
   })
 })
 
 describe('GET /stream', () => {
-  it("works with a real EventSource client, which closes on the done frame", async () => {
+  it('works with a real EventSource client, which closes on the done frame', async () => {
     const source = new EventSource(`${base}/stream?prompt=Say%20hi&model=gpt-4.1-mini`)
     const received: { id: string; data: Record<string, unknown> }[] = []
     await new Promise<void>((resolve, reject) => {
@@ -187,6 +236,9 @@ describe('GET /stream', () => {
     source.close()
     expect(received.map((message) => message.data.content ?? '').join('')).toBe(FULL_TEXT)
     expect(received.at(-1)).toEqual({ id: '11', data: { done: true } })
-    expect(upstream.received[0]?.json).toMatchObject({ model: 'gpt-4.1-mini', input: [{ role: 'user', content: 'Say hi' }] })
+    expect(upstream.received[0]?.json).toMatchObject({
+      model: 'gpt-4.1-mini',
+      input: [{ role: 'user', content: 'Say hi' }],
+    })
   })
 })
