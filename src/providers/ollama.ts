@@ -1,6 +1,6 @@
 import { type Agent, errors as undiciErrors, request as undiciRequest } from 'undici'
 import {
-  type AppError,
+  AppError,
   ClientClosedRequestError,
   errorFromUpstreamStatus,
   UpstreamTimeoutError,
@@ -72,7 +72,7 @@ export class OllamaProvider implements ChatProvider {
       }
     } catch (error) {
       if (options.signal.aborted) return
-      throw translateOllamaError(error, options.signal)
+      throw error instanceof AppError ? error : translateOllamaError(error, options.signal)
     }
     if (options.signal.aborted) return
     throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without its done line' })
