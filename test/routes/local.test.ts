@@ -26,11 +26,17 @@ const notFound = () => ({ ...ollamaJsonReply('ollama-error-404.json', 404) })
 describe('POST /local-chat', () => {
   it("answers {response} for the chapter's query parameters, asking /api/generate without streaming", async () => {
     ollama.enqueue(ollamaJsonReply('ollama-generate.json'))
-    const response = await fetch(`${base}/local-chat?model=llama3.2&prompt=Why%20is%20the%20sky%20blue%3F`, { method: 'POST' })
+    const response = await fetch(`${base}/local-chat?model=llama3.2&prompt=Why%20is%20the%20sky%20blue%3F`, {
+      method: 'POST',
+    })
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ response: 'The sky is blue because of Rayleigh scattering.' })
     expect(ollama.received[0]?.url).toBe('/api/generate')
-    expect(ollama.received[0]?.json).toEqual({ model: 'llama3.2', prompt: 'Why is the sky blue?', stream: false })
+    expect(ollama.received[0]?.json).toEqual({
+      model: 'llama3.2',
+      prompt: 'Why is the sky blue?',
+      stream: false,
+    })
   })
 
   it('accepts a JSON body, and defaults the model to OLLAMA_DEFAULT_MODEL', async () => {
@@ -52,7 +58,11 @@ describe('POST /local-chat', () => {
   })
 
   it('an Ollama 500 is a generic 502', async () => {
-    ollama.enqueue({ kind: 'json', status: 500, body: '{"error":"llama runner process has terminated: signal: killed"}' })
+    ollama.enqueue({
+      kind: 'json',
+      status: 500,
+      body: '{"error":"llama runner process has terminated: signal: killed"}',
+    })
     const response = await fetch(`${base}/local-chat?prompt=hi`, { method: 'POST' })
     expect(response.status).toBe(502)
     expect(await response.json()).toEqual({ detail: 'The AI provider is unavailable' })
@@ -84,13 +94,20 @@ describe('POST /local-chat', () => {
 
 describe('POST /local-stream', () => {
   it("relays Ollama's NDJSON lines exactly, each ending in a newline", async () => {
-    const response = await fetch(`${base}/local-stream?model=llama3.2&prompt=Why%20is%20the%20sky%20blue%3F`, {
-      method: 'POST',
-    })
+    const response = await fetch(
+      `${base}/local-stream?model=llama3.2&prompt=Why%20is%20the%20sky%20blue%3F`,
+      {
+        method: 'POST',
+      },
+    )
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toBe('application/x-ndjson')
     expect(await response.text()).toBe(readFixture('ollama-generate-stream.ndjson'))
-    expect(ollama.received[0]?.json).toEqual({ model: 'llama3.2', prompt: 'Why is the sky blue?', stream: true })
+    expect(ollama.received[0]?.json).toEqual({
+      model: 'llama3.2',
+      prompt: 'Why is the sky blue?',
+      stream: true,
+    })
   })
 
   it('splits lines correctly however the upstream chunks them', async () => {
@@ -108,14 +125,20 @@ describe('POST /local-stream', () => {
     expect(response.status).toBe(200)
     const lines = (await response.text()).split('\n')
     expect(lines.pop()).toBe('')
-    expect(lines.slice(0, 3)).toEqual(ndjsonLines('ollama-generate-stream-error.ndjson').slice(0, 3).map((line) => line.trim()))
+    expect(lines.slice(0, 3)).toEqual(
+      ndjsonLines('ollama-generate-stream-error.ndjson')
+        .slice(0, 3)
+        .map((line) => line.trim()),
+    )
     expect(JSON.parse(lines[3] ?? '')).toEqual({ error: 'The AI provider is unavailable' })
     expect(harness.logText()).toContain('unexpected EOF')
   })
 
   it('ends with an error line when Ollama drops the connection mid-stream', async () => {
     ollama.enqueue(ndjsonReply('ollama-generate-stream.ndjson', { dropAfter: 4, delayMs: 5 }))
-    const lines = (await (await fetch(`${base}/local-stream?prompt=hi`, { method: 'POST' })).text()).trim().split('\n')
+    const lines = (await (await fetch(`${base}/local-stream?prompt=hi`, { method: 'POST' })).text())
+      .trim()
+      .split('\n')
     expect(JSON.parse(lines.at(-1) ?? '')).toEqual({ error: 'The AI provider is unavailable' })
   })
 
@@ -127,7 +150,11 @@ describe('POST /local-stream', () => {
   })
 
   it('Ollama busy on every attempt is a 503 before any line', async () => {
-    ollama.defaultReply = { kind: 'json', status: 503, body: '{"error":"server busy, please try again.  maximum pending requests exceeded"}' }
+    ollama.defaultReply = {
+      kind: 'json',
+      status: 503,
+      body: '{"error":"server busy, please try again.  maximum pending requests exceeded"}',
+    }
     const response = await fetch(`${base}/local-stream?prompt=hi`, { method: 'POST' })
     expect(response.status).toBe(503)
     expect(await response.json()).toEqual({ detail: 'AI service unavailable' })
