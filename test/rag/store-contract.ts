@@ -4,6 +4,7 @@ import {
   type DocumentStore,
   EmbeddingMismatchError,
   type EmbeddingSpace,
+  type Metadata,
   type StoredChunk,
   type StoredDocument,
 } from '../../src/rag/types.js'
@@ -150,7 +151,8 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
 
     it('filters vector and keyword search by exact metadata values of every type', async () => {
       await seed()
-      for (const filter of [{ topic: 'cooking' }, { year: 2023 }, { reviewed: false }, { topic: 'cooking', year: 2023 }]) {
+      const filters: Metadata[] = [{ topic: 'cooking' }, { year: 2023 }, { reviewed: false }, { topic: 'cooking', year: 2023 }]
+      for (const filter of filters) {
         const vectorHits = await store.searchVector(unitVector(0), { topK: 5, filter })
         expect(vectorHits.map((hit) => hit.document.id), JSON.stringify(filter)).toEqual(['bread'])
       }
