@@ -48,7 +48,17 @@ interface ChunkRow {
 }
 
 const STORE_FILE = 'store.json'
-const CHUNK_COLUMNS = ['id', 'document_id', 'idx', 'text', 'text_hash', 'token_count', 'title', 'source', 'metadata']
+const CHUNK_COLUMNS = [
+  'id',
+  'document_id',
+  'idx',
+  'text',
+  'text_hash',
+  'token_count',
+  'title',
+  'source',
+  'metadata',
+]
 
 /** The embedded default store: two LanceDB tables in a folder, nothing to install or run. */
 export class LanceStore implements DocumentStore {
@@ -80,7 +90,8 @@ export class LanceStore implements DocumentStore {
     this.#chunks = names.includes('chunks')
       ? await this.#connection.openTable('chunks')
       : await this.#connection.createEmptyTable('chunks', chunkSchema(space.dimensions), { existOk: true })
-    if (!recorded) await writeFile(join(directory, STORE_FILE), `${JSON.stringify({ ...space, version: 1 }, null, 2)}\n`)
+    if (!recorded)
+      await writeFile(join(directory, STORE_FILE), `${JSON.stringify({ ...space, version: 1 }, null, 2)}\n`)
   }
 
   async upsert(document: StoredDocument, chunks: StoredChunk[]): Promise<void> {
@@ -98,12 +109,20 @@ export class LanceStore implements DocumentStore {
     } else {
       await chunkTable.delete(where)
     }
-    await documents.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([documentRow(document)])
+    await documents
+      .mergeInsert('id')
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .execute([documentRow(document)])
     this.#scheduleMaintenance()
   }
 
   async get(id: string): Promise<StoredDocument | undefined> {
-    const [row] = await this.#tables().documents.query().where(`id = ${sqlString(id)}`).limit(1).toArray()
+    const [row] = await this.#tables()
+      .documents.query()
+      .where(`id = ${sqlString(id)}`)
+      .limit(1)
+      .toArray()
     return row ? fromDocumentRow(row) : undefined
   }
 
@@ -122,7 +141,10 @@ export class LanceStore implements DocumentStore {
     const ids = (await documents.query().select(['id']).toArray()).map((row) => String(row.id)).sort()
     const pageIds = ids.slice(offset, offset + limit)
     if (pageIds.length === 0) return { items: [], total: ids.length }
-    const rows = await documents.query().where(`id IN (${pageIds.map(sqlString).join(', ')})`).toArray()
+    const rows = await documents
+      .query()
+      .where(`id IN (${pageIds.map(sqlString).join(', ')})`)
+      .toArray()
     const items = rows.map(fromDocumentRow).sort((a, b) => (a.id < b.id ? -1 : 1))
     return { items, total: ids.length }
   }
@@ -152,7 +174,11 @@ export class LanceStore implements DocumentStore {
 
   async searchVector(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
     if (this.#space.dimensions === 0) return []
-    let query = this.#tables().chunks.vectorSearch(vector).distanceType('cosine').select(CHUNK_COLUMNS).limit(options.topK)
+    let query = this.#tables()
+      .chunks.vectorSearch(vector)
+      .distanceType('cosine')
+      .select(CHUNK_COLUMNS)
+      .limit(options.topK)
     const filter = filterClause(options.filter)
     if (filter) query = query.where(filter)
     // Cosine distance is 1 - similarity; report the similarity.
@@ -162,7 +188,11 @@ export class LanceStore implements DocumentStore {
   async searchKeyword(text: string, options: SearchOptions): Promise<SearchHit[]> {
     if (text.trim() === '') return []
     await this.#ensureFullTextIndex()
-    let query = this.#tables().chunks.query().fullTextSearch(text, { columns: ['text'] }).select(CHUNK_COLUMNS).limit(options.topK)
+    let query = this.#tables()
+      .chunks.query()
+      .fullTextSearch(text, { columns: ['text'] })
+      .select(CHUNK_COLUMNS)
+      .limit(options.topK)
     const filter = filterClause(options.filter)
     if (filter) query = query.where(filter)
     return (await query.toArray()).map((row) => toHit(row, Number(row._score)))
@@ -201,7 +231,9 @@ export class LanceStore implements DocumentStore {
     if (indices.some((index) => index.indexType === 'FTS')) return
     if ((await chunks.countRows()) === 0) return
     // Same tokenizer as PostgreSQL's side: lower case, accents folded, English stemming.
-    await chunks.createIndex('text', { config: lancedb.Index.fts({ asciiFolding: true, stem: true, language: 'English' }) })
+    await chunks.createIndex('text', {
+      config: lancedb.Index.fts({ asciiFolding: true, stem: true, language: 'English' }),
+    })
   }
 
   #scheduleMaintenance() {

@@ -1,0 +1,214 @@
+import { countTokens } from 'gpt-tokenizer'
+
+export interface ChunkingOptions {
+  /** Largest chunk, in tokens (o200k, the GPT-4o/GPT-5 encoding). */
+  maxTokens: number
+  /** Tokens of the previous chunk repeated at the start of the next, in whole sentences. */
+  overlapTokens: number
+}
+
+export interface TextChunk {
+  /** The chunk as it is embedded and searched: its heading path first, then the text. */
+  text: string
+  tokenCount: number
+}
+
+/** One unit the packer moves whole: a sentence, a code line, a heading line, or a hard-split slice. */
+interface Piece {
+  text: string
+  tokens: number
+  /** Headings above this piece, outermost first. */
+  headings: string[]
+  /** Whether a blank line (rather than a space) separates it from the previous piece. */
+  startsBlock: boolean
+}
+
+const HEADING = /^(#{1,6})\s+(.+?)\s*#*\s*$/
+const FENCE = /^\s*(```|~~~)/
+const sentences = new Intl.Segmenter('en', { granularity: 'sentence' })
+
+/**
+ * Splits text along its structure: Markdown headings start sections, blank lines end paragraphs,
+ * fenced code stays together when it fits, long paragraphs split into sentences, and only a piece
+ * longer than a whole chunk is cut by tokens. Pieces are packed greedily up to `maxTokens`, each
+ * chunk starting with its heading path and the last sentences of the previous chunk.
+ */
+export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
+  const budget = Math.max(16, options.maxTokens)
+  const pieces = toPieces(text.replace(/\r\n?/g, '\n'), budget)
+  const chunks: TextChunk[] = []
+  /** The chunk being packed; its first `carried` pieces repeat the end of the previous chunk. */
+  let current: Piece[] = []
+  let carried = 0
+  let currentTokens = 0
+
+  const emit = () => {
+    // Token counts do not add up exactly across piece boundaries: check the real text, and move
+    // trailing pieces on to the next chunk until it fits.
+    let take = current.length
+    let chunk = render(current)
+    let tokens = countTokens(chunk)
+    while (take > carried + 1 && tokens > budget) {
+      take--
+      chunk = render(current.slice(0, take))
+      tokens = countTokens(chunk)
+    }
+    chunks.push({ text: chunk, tokenCount: tokens })
+    const emitted = current.slice(0, take)
+    const rest = current.slice(take)
+    const next = rest[0]?.headings
+    // Carry whole trailing sentences of the same section forward, up to the overlap budget.
+    const overlap: Piece[] = []
+    let overlapTokens = 0
+    for (let index = emitted.length - 1; index >= 0; index--) {
+      const piece = emitted[index] as Piece
+      if (overlapTokens + piece.tokens > options.overlapTokens || HEADING.test(piece.text)) break
+      if (next && !sameHeadings(piece.headings, next)) break
+      overlap.unshift(piece)
+      overlapTokens += piece.tokens
+    }
+    current = [...overlap, ...rest]
+    carried = overlap.length
+    currentTokens = current.reduce((sum, piece) => sum + piece.tokens, 0)
+  }
+
+  for (const piece of pieces) {
+    const headingTokens = piece.headings.length > 0 ? countTokens(piece.headings.join(' > ')) + 2 : 0
+    const sameSection = () => current.length === 0 || sameHeadings(current[0]?.headings ?? [], piece.headings)
+    const fits = () => currentTokens + piece.tokens + headingTokens <= budget
+    while (current.length > carried && (!sameSection() || !fits())) emit()
+    // Only overlap is left: it never crosses into another section, nor pushes a chunk over the budget.
+    if (!sameSection() || !fits()) {
+      current = []
+      carried = 0
+      currentTokens = 0
+    }
+    current.push(piece)
+    currentTokens += piece.tokens
+  }
+  while (current.length > carried) emit()
+  return chunks
+}
+
+function render(pieces: Piece[]): string {
+  const body = joinPieces(pieces)
+  const path = pieces[0]?.headings ?? []
+  return path.length > 0 && !body.startsWith('#') ? `${path.join(' > ')}\n\n${body}` : body
+}
+
+function toPieces(text: string, budget: number): Piece[] {
+  const pieces: Piece[] = []
+  const headings: string[] = []
+  let paragraph: string[] = []
+  let fence: string[] | undefined
+
+  const add = (pieceText: string, startsBlock: boolean) => {
+    // Leave room for the heading path the chunk will start with.
+    const room = budget - (headings.length > 0 ? countTokens(headings.join(' > ')) + 2 : 0) - 4
+    for (const [index, part] of splitToBudget(pieceText, Math.max(8, room)).entries()) {
+      pieces.push({
+        text: part,
+        tokens: countTokens(part),
+        headings: [...headings],
+        startsBlock: startsBlock && index === 0,
+      })
+    }
+  }
+  const flushParagraph = () => {
+    const joined = paragraph.join('\n').trim()
+    paragraph = []
+    if (joined === '') return
+    if (countTokens(joined) <= budget) return add(joined, true)
+    let first = true
+    for (const { segment } of sentences.segment(joined)) {
+      if (segment.trim() === '') continue
+      add(segment.trim(), first)
+      first = false
+    }
+  }
+  const flushFence = (lines: string[]) => {
+    const block = lines.join('\n')
+    if (countTokens(block) <= budget) return add(block, true)
+    // A long code block splits between lines, never inside one unless a single line is too long.
+    let first = true
+    for (const line of lines) {
+      add(line, first)
+      first = false
+    }
+  }
+
+  for (const line of text.split('\n')) {
+    if (fence) {
+      fence.push(line)
+      if (FENCE.test(line)) {
+        flushFence(fence)
+        fence = undefined
+      }
+      continue
+    }
+    if (FENCE.test(line)) {
+      flushParagraph()
+      fence = [line]
+      continue
+    }
+    const heading = HEADING.exec(line)
+    if (heading) {
+      flushParagraph()
+      const level = heading[1]?.length ?? 1
+      headings.length = Math.min(headings.length, level - 1)
+      add(line.trim(), true)
+      headings[level - 1] = (heading[2] ?? '').trim()
+      // Keep the heading line with the section it opens.
+      const last = pieces.at(-1)
+      if (last) last.headings = [...headings]
+      continue
+    }
+    if (line.trim() === '') flushParagraph()
+    else paragraph.push(line)
+  }
+  if (fence) flushFence(fence)
+  flushParagraph()
+  return pieces
+}
+
+/**
+ * Cuts a piece that alone exceeds the budget (the last resort): the longest prefix that fits, found by
+ * bisection over code points (slicing tokens could split a multi-byte character), ended at a space when
+ * one is near.
+ */
+function splitToBudget(text: string, budget: number): string[] {
+  if (countTokens(text) <= budget) return [text]
+  const parts: string[] = []
+  let rest = Array.from(text)
+  while (rest.length > 0) {
+    let low = 1
+    let high = rest.length
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2)
+      if (countTokens(rest.slice(0, middle).join('')) <= budget) low = middle
+      else high = middle - 1
+    }
+    let cut = low
+    if (cut < rest.length) {
+      const space = rest.lastIndexOf(' ', cut)
+      if (space > cut * 0.8) cut = space + 1
+    }
+    const part = rest.slice(0, cut).join('').trim()
+    if (part !== '') parts.push(part)
+    rest = rest.slice(cut)
+  }
+  return parts
+}
+
+function joinPieces(pieces: Piece[]): string {
+  let text = ''
+  for (const [index, piece] of pieces.entries()) {
+    if (index > 0) text += piece.startsBlock ? '\n\n' : ' '
+    text += piece.text
+  }
+  return text
+}
+
+function sameHeadings(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((heading, index) => heading === b[index])
+}
