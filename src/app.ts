@@ -5,8 +5,10 @@ import { registerErrorHandler } from './error-handler.js'
 import { registerOpenApi } from './openapi.js'
 import { registerRequestContext, requestIdFor } from './request-context.js'
 import chatRoutes from './routes/chat.js'
+import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
 import localRoutes from './routes/local.js'
+import ragRoutes from './routes/rag.js'
 import safeRoutes from './routes/safe.js'
 import streamRoutes from './routes/stream.js'
 import { registerServices, type ServiceOverrides } from './services.js'
@@ -40,7 +42,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   await registerOpenApi(app)
 
-  registerServices(app, config, options)
+  await registerServices(app, config, options)
   registerStreams(app)
 
   await app.register(healthRoutes)
@@ -48,6 +50,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(safeRoutes)
   await app.register(streamRoutes)
   await app.register(localRoutes)
+  await app.register(documentRoutes)
+  await app.register(ragRoutes)
   return app
 }
 

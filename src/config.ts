@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
+import { DEFAULT_EMBEDDING_MODEL, KNOWN_DIMENSIONS } from './rag/embedding-models.js'
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value)
 
@@ -12,6 +13,13 @@ const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) U
 const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
 const urlWithDefault = (defaultValue: string) =>
   z.preprocess(emptyAsUndefined, httpUrl().default(defaultValue))
+
+/** The embedding model resolved from EMBEDDING_* (undefined: keyword-only retrieval). */
+export interface EmbeddingSettings {
+  provider: 'openai' | 'ollama'
+  model: string
+  dimensions: number
+}
 
 /** The whole environment the server reads, parsed once at boot. */
 export const configSchema = z
@@ -36,10 +44,46 @@ export const configSchema = z
     STREAM_TOTAL_TIMEOUT_MS: integer(600_000, 1, 86_400_000),
     SSE_HEARTBEAT_MS: integer(15_000, 1, 3_600_000),
     BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
+    DATABASE_URL: z.preprocess(
+      emptyAsUndefined,
+      z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+    ),
+    RAG_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
+    EMBEDDING_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['none', 'openai', 'ollama']).default('none')),
+    EMBEDDING_MODEL: optionalString,
+    EMBEDDING_DIMENSIONS: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(1).max(16_000).optional(),
+    ),
+    EMBEDDING_CACHE_ENTRIES: integer(5_000, 0, 1_000_000),
+    CHUNK_TOKENS: integer(400, 32, 8_000),
+    CHUNK_OVERLAP_TOKENS: integer(60, 0, 4_000),
+    RAG_TOP_K: integer(5, 1, 50),
+    INGEST_BODY_LIMIT_BYTES: integer(10_485_760, 1024, 1_073_741_824),
   })
   .refine((config) => config.RETRY_MIN_DELAY_MS <= config.RETRY_MAX_DELAY_MS, {
     path: ['RETRY_MAX_DELAY_MS'],
     message: 'must be greater than or equal to RETRY_MIN_DELAY_MS',
+  })
+  .refine((config) => config.CHUNK_OVERLAP_TOKENS < config.CHUNK_TOKENS, {
+    path: ['CHUNK_OVERLAP_TOKENS'],
+    message: 'must be smaller than CHUNK_TOKENS',
+  })
+  .transform((config, context) => {
+    let embedding: EmbeddingSettings | undefined
+    if (config.EMBEDDING_PROVIDER === 'none') return { ...config, embedding }
+    const model = config.EMBEDDING_MODEL ?? DEFAULT_EMBEDDING_MODEL[config.EMBEDDING_PROVIDER]
+    const dimensions = config.EMBEDDING_DIMENSIONS ?? KNOWN_DIMENSIONS[model]
+    if (dimensions === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['EMBEDDING_DIMENSIONS'],
+        message: `required: the width of ${model}'s vectors is not known to the server`,
+      })
+      return z.NEVER
+    }
+    embedding = { provider: config.EMBEDDING_PROVIDER, model, dimensions }
+    return { ...config, embedding }
   })
 
 export type Config = z.infer<typeof configSchema>

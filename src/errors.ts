@@ -97,6 +97,20 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
+export class DocumentNotFoundError extends AppError {
+  readonly statusCode = 404
+  readonly code = 'document_not_found'
+  constructor(id: string) {
+    super(`document '${id}' not found`)
+  }
+}
+
+/** The document store cannot be used: misconfigured (embedding mismatch) or unreachable. */
+export class DocumentStoreUnavailableError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'document_store_unavailable'
+}
+
 /** The server is closing; open streams end with this so clients know to retry elsewhere. */
 export class ServerShuttingDownError extends AppError {
   readonly statusCode = 503

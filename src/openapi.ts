@@ -22,6 +22,8 @@ export async function registerOpenApi(app: FastifyInstance) {
       tags: [
         { name: 'chat', description: 'OpenAI Responses API' },
         { name: 'local', description: 'Local models through Ollama' },
+        { name: 'rag', description: 'Answers grounded in the stored documents' },
+        { name: 'documents', description: 'The document store behind /rag' },
         { name: 'operations', description: 'For load balancers and operators' },
       ],
     },

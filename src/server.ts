@@ -15,6 +15,17 @@ const app = await buildApp(config, { logger: loggerOptions(config) })
 
 if (!config.OPENAI_API_KEY) app.log.warn('OPENAI_API_KEY is not set: /chat and /safe answer 503 until it is')
 
+// Open the document store now, so a store built with other embeddings stops the start, not a request.
+try {
+  await app.rag.ready()
+} catch (error) {
+  app.log.fatal(
+    { err: error },
+    error instanceof Error ? error.message : 'the document store cannot be opened',
+  )
+  process.exit(1)
+}
+
 // Close gracefully: stop accepting, let in-flight requests finish, then release upstream pools.
 let closing = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

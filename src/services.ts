@@ -3,9 +3,12 @@ import { Agent } from 'undici'
 import type { Config } from './config.js'
 import { ProviderNotConfiguredError } from './errors.js'
 import { OllamaProvider } from './providers/ollama.js'
-import { OpenAIProvider } from './providers/openai.js'
+import { createOpenAIClient, OpenAIProvider } from './providers/openai.js'
 import type { ChatProvider } from './providers/provider.js'
 import { createRetryPolicy, type RetryPolicy } from './providers/retry.js'
+import { createRag } from './rag/create-rag.js'
+import type { RagService } from './rag/rag-service.js'
+import type { DocumentStore } from './rag/types.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +20,8 @@ declare module 'fastify' {
     ollama: ChatProvider
     /** Runs a provider call under the configured retry policy. */
     retry: RetryPolicy
+    /** Documents, retrieval and grounded answers. */
+    rag: RagService
   }
 }
 
@@ -28,6 +33,8 @@ export interface ServiceOverrides {
   ollama?: ChatProvider
   /** Replaces the retry policy. */
   retry?: RetryPolicy
+  /** Replaces the document store chosen from the config. */
+  store?: DocumentStore
 }
 
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
@@ -47,29 +54,37 @@ class UnconfiguredProvider implements ChatProvider {
   }
 }
 
-export function registerServices(app: FastifyInstance, config: Config, overrides: ServiceOverrides = {}) {
+export async function registerServices(
+  app: FastifyInstance,
+  config: Config,
+  overrides: ServiceOverrides = {},
+) {
   // One keep-alive pool for every upstream call the app makes (the chapter opened a client per request).
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 })
   app.addHook('onClose', async () => dispatcher.close())
 
-  const openai =
-    overrides.openai ??
-    (config.OPENAI_API_KEY
-      ? new OpenAIProvider({
-          apiKey: config.OPENAI_API_KEY,
-          baseURL: config.OPENAI_BASE_URL,
-          timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-          dispatcher,
-        })
-      : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY'))
+  const openaiClient = config.OPENAI_API_KEY
+    ? createOpenAIClient({
+        apiKey: config.OPENAI_API_KEY,
+        baseURL: config.OPENAI_BASE_URL,
+        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+        dispatcher,
+      })
+    : undefined
+  const ollama = { host: config.OLLAMA_HOST, timeoutMs: config.UPSTREAM_TIMEOUT_MS, dispatcher }
+  const rag = await createRag(config, { openai: openaiClient, ollama, store: overrides.store })
+  app.addHook('onClose', async () => rag.close())
 
   app.decorate('config', config)
-  app.decorate('openai', openai)
   app.decorate(
-    'ollama',
-    overrides.ollama ??
-      new OllamaProvider({ host: config.OLLAMA_HOST, timeoutMs: config.UPSTREAM_TIMEOUT_MS, dispatcher }),
+    'openai',
+    overrides.openai ??
+      (openaiClient
+        ? new OpenAIProvider(openaiClient)
+        : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
   )
+  app.decorate('ollama', overrides.ollama ?? new OllamaProvider(ollama))
+  app.decorate('rag', rag)
   app.decorate(
     'retry',
     overrides.retry ??

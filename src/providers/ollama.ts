@@ -78,7 +78,7 @@ export class OllamaProvider implements ChatProvider {
     throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without its done line' })
   }
 
-  async #post(request: GenerateRequest, stream: boolean, options: CallOptions) {
+  #post(request: GenerateRequest, stream: boolean, options: CallOptions) {
     const [only, ...others] = request.messages
     const isPrompt = others.length === 0 && only?.role === 'user'
     const payload = {
@@ -87,31 +87,44 @@ export class OllamaProvider implements ChatProvider {
       stream,
       ...(request.temperature === undefined ? {} : { options: { temperature: request.temperature } }),
     }
-    const { timeoutMs, dispatcher } = this.#options
-    let response: Awaited<ReturnType<typeof undiciRequest>>
-    try {
-      response = await undiciRequest(new URL(isPrompt ? '/api/generate' : '/api/chat', this.#options.host), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': options.requestId },
-        body: JSON.stringify(payload),
-        signal: options.signal,
-        dispatcher,
-        headersTimeout: timeoutMs,
-        // A stream's gaps are policed by the stream session; a whole answer by this timeout.
-        bodyTimeout: stream ? 0 : timeoutMs,
-      })
-    } catch (error) {
-      throw translateOllamaError(error, options.signal)
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response.body
-    const text = await response.body.text().catch(() => '')
-    throw errorFromUpstreamStatus({
-      status: response.statusCode,
-      message: errorMessageOf(text),
-      model: request.model,
-      cause: text,
-    })
+    const path = isPrompt ? '/api/generate' : '/api/chat'
+    return postToOllama(this.#options, path, payload, { stream, model: request.model, call: options })
   }
+}
+
+/**
+ * One POST to Ollama on the shared pool. Resolves with the body of a 2xx answer; rejects with our typed
+ * error for anything else, reading Ollama's `{"error": "..."}` body.
+ */
+export async function postToOllama(
+  ollama: OllamaProviderOptions,
+  path: string,
+  payload: object,
+  { stream, model, call }: { stream: boolean; model: string; call: CallOptions },
+) {
+  let response: Awaited<ReturnType<typeof undiciRequest>>
+  try {
+    response = await undiciRequest(new URL(path, ollama.host), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': call.requestId },
+      body: JSON.stringify(payload),
+      signal: call.signal,
+      dispatcher: ollama.dispatcher,
+      headersTimeout: ollama.timeoutMs,
+      // A stream's gaps are policed by the stream session; a whole answer by this timeout.
+      bodyTimeout: stream ? 0 : ollama.timeoutMs,
+    })
+  } catch (error) {
+    throw translateOllamaError(error, call.signal)
+  }
+  if (response.statusCode >= 200 && response.statusCode < 300) return response.body
+  const text = await response.body.text().catch(() => '')
+  throw errorFromUpstreamStatus({
+    status: response.statusCode,
+    message: errorMessageOf(text),
+    model,
+    cause: text,
+  })
 }
 
 function textOf(chunk: OllamaChunk): string {
@@ -127,7 +140,7 @@ function errorMessageOf(text: string): string {
   }
 }
 
-function translateOllamaError(error: unknown, signal: AbortSignal): AppError {
+export function translateOllamaError(error: unknown, signal: AbortSignal): AppError {
   if (signal.aborted) return new ClientClosedRequestError({ cause: error })
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
     return new UpstreamTimeoutError({ cause: error, logDetail: 'Ollama timed out' })

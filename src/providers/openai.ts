@@ -37,19 +37,24 @@ export interface OpenAIProviderOptions {
 }
 
 /** OpenAI Responses API adapter. The SDK never retries: the app's retry policy is the only one. */
+/** The SDK client, set up once: our pool, our timeout, and no retries of its own. */
+export function createOpenAIClient(options: OpenAIProviderOptions): OpenAI {
+  return new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    timeout: options.timeoutMs,
+    maxRetries: 0,
+    // undici's own fetch with its own Agent: Node's bundled fetch may not accept a newer dispatcher.
+    fetch: undiciFetch as unknown as typeof globalThis.fetch,
+    fetchOptions: { dispatcher: options.dispatcher } as unknown as ClientOptions['fetchOptions'],
+  })
+}
+
 export class OpenAIProvider implements ChatProvider {
   readonly #client: OpenAI
 
-  constructor(options: OpenAIProviderOptions) {
-    this.#client = new OpenAI({
-      apiKey: options.apiKey,
-      baseURL: options.baseURL,
-      timeout: options.timeoutMs,
-      maxRetries: 0,
-      // undici's own fetch with its own Agent: Node's bundled fetch may not accept a newer dispatcher.
-      fetch: undiciFetch as unknown as typeof globalThis.fetch,
-      fetchOptions: { dispatcher: options.dispatcher } as unknown as ClientOptions['fetchOptions'],
-    })
+  constructor(client: OpenAI) {
+    this.#client = client
   }
 
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
@@ -111,7 +116,7 @@ function requestBody(request: GenerateRequest): ResponseCreateParamsBase {
   return body
 }
 
-function requestOptions(options: CallOptions) {
+export function requestOptions(options: CallOptions) {
   return { signal: options.signal, headers: { 'x-request-id': options.requestId } }
 }
 

@@ -13,9 +13,15 @@ export const SSE_HEADERS = {
  * `reason` when the answer was cut short), `{"error": "stream_error", "detail"}` on a failure after the
  * stream began, and comments (`: stream open` once the upstream answers, `: ping` as heartbeats). Every data frame carries an increasing `id:`.
  */
-export async function* toSse(events: AsyncIterable<RelayEvent>, onFailure?: (error: AppError) => void) {
+export async function* toSse(
+  events: AsyncIterable<RelayEvent>,
+  onFailure?: (error: AppError) => void,
+  /** A data frame sent before any other (e.g. /rag's sources). */
+  preface?: object,
+) {
   let id = 0
   const frame = (payload: object) => `id: ${++id}\ndata: ${JSON.stringify(payload)}\n\n`
+  if (preface) yield frame(preface)
   for await (const event of events) {
     if (event.type === 'heartbeat') {
       yield ': ping\n\n'

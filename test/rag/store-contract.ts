@@ -57,7 +57,10 @@ export function makeDocument(id: string, texts: string[], extra: Partial<StoredD
 
 /** Gives each chunk a vector along its own axis, leaning towards the next. */
 function withVectors(chunks: StoredChunk[], firstAxis: number): StoredChunk[] {
-  return chunks.map((chunk, index) => ({ ...chunk, vector: unitVector(firstAxis + index, firstAxis + index + 1) }))
+  return chunks.map((chunk, index) => ({
+    ...chunk,
+    vector: unitVector(firstAxis + index, firstAxis + index + 1),
+  }))
 }
 
 /** The behaviour every DocumentStore adapter must have. */
@@ -77,9 +80,16 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
     })
 
     const seed = async () => {
-      const solar = makeDocument('solar', ['Photovoltaic panels convert sunlight into electricity.', 'Inverters turn direct current into alternating current.'], {
-        metadata: { topic: 'energy', year: 2024, reviewed: true },
-      })
+      const solar = makeDocument(
+        'solar',
+        [
+          'Photovoltaic panels convert sunlight into electricity.',
+          'Inverters turn direct current into alternating current.',
+        ],
+        {
+          metadata: { topic: 'energy', year: 2024, reviewed: true },
+        },
+      )
       const bread = makeDocument('bread', ['Sourdough bread rises with wild yeast and lactobacilli.'], {
         metadata: { topic: 'cooking', year: 2023, reviewed: false },
       })
@@ -108,13 +118,18 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       const replaced = makeDocument('solar', ['Wind turbines spin in the breeze.'], { title: 'Wind' })
       await store.upsert(replaced.document, withVectors(replaced.chunks, 2))
       expect((await store.get('solar'))?.title).toBe('Wind')
-      expect((await store.chunks('solar')).map((chunk) => chunk.text)).toEqual(['Wind turbines spin in the breeze.'])
+      expect((await store.chunks('solar')).map((chunk) => chunk.text)).toEqual([
+        'Wind turbines spin in the breeze.',
+      ])
       expect(await store.searchKeyword('photovoltaic', { topK: 5 })).toEqual([])
     })
 
     it('lists documents by id, paged, with the total', async () => {
       await seed()
-      await store.upsert(makeDocument('apple', ['An apple a day.']).document, withVectors(makeDocument('apple', ['An apple a day.']).chunks, 6))
+      await store.upsert(
+        makeDocument('apple', ['An apple a day.']).document,
+        withVectors(makeDocument('apple', ['An apple a day.']).chunks, 6),
+      )
       const first = await store.list({ offset: 0, limit: 2 })
       expect(first.total).toBe(3)
       expect(first.items.map((document) => document.id)).toEqual(['apple', 'bread'])
@@ -145,19 +160,34 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(hits.map((hit) => hit.chunk.id)).toEqual(['solar:1', 'solar:0'])
       expect(hits[0]?.score).toBeCloseTo(1, 4)
       expect(hits[0]?.score).toBeGreaterThan(hits[1]?.score ?? 1)
-      expect(hits[0]?.document).toEqual({ id: 'solar', title: 'Title of solar', source: 'docs/solar.md', metadata: { topic: 'energy', year: 2024, reviewed: true } })
+      expect(hits[0]?.document).toEqual({
+        id: 'solar',
+        title: 'Title of solar',
+        source: 'docs/solar.md',
+        metadata: { topic: 'energy', year: 2024, reviewed: true },
+      })
       expect(hits[0]?.chunk).not.toHaveProperty('vector')
     })
 
     it('filters vector and keyword search by exact metadata values of every type', async () => {
       await seed()
-      const filters: Metadata[] = [{ topic: 'cooking' }, { year: 2023 }, { reviewed: false }, { topic: 'cooking', year: 2023 }]
+      const filters: Metadata[] = [
+        { topic: 'cooking' },
+        { year: 2023 },
+        { reviewed: false },
+        { topic: 'cooking', year: 2023 },
+      ]
       for (const filter of filters) {
         const vectorHits = await store.searchVector(unitVector(0), { topK: 5, filter })
-        expect(vectorHits.map((hit) => hit.document.id), JSON.stringify(filter)).toEqual(['bread'])
+        expect(
+          vectorHits.map((hit) => hit.document.id),
+          JSON.stringify(filter),
+        ).toEqual(['bread'])
       }
       expect(await store.searchKeyword('sourdough', { topK: 5, filter: { topic: 'energy' } })).toEqual([])
-      expect(await store.searchVector(unitVector(0), { topK: 5, filter: { topic: 'energy', year: 1999 } })).toEqual([])
+      expect(
+        await store.searchVector(unitVector(0), { topK: 5, filter: { topic: 'energy', year: 1999 } }),
+      ).toEqual([])
     })
 
     it('finds chunks by their words with full-text search', async () => {
@@ -165,13 +195,22 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       const hits = await store.searchKeyword('sunlight electricity', { topK: 5 })
       expect(hits[0]?.chunk.id).toBe('solar:0')
       expect(hits[0]?.score).toBeGreaterThan(0)
-      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual(['bread:0'])
+      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual([
+        'bread:0',
+      ])
       expect(await store.searchKeyword('zeppelin', { topK: 5 })).toEqual([])
     })
 
     it('takes any user text as a keyword query without error', async () => {
       await seed()
-      for (const query of ['"unbalanced (quote', "'; DROP TABLE chunks; --", 'AND OR NOT', '***', '', 'café—naïve ☃ 日本語']) {
+      for (const query of [
+        '"unbalanced (quote',
+        "'; DROP TABLE chunks; --",
+        'AND OR NOT',
+        '***',
+        '',
+        'café—naïve ☃ 日本語',
+      ]) {
         await expect(store.searchKeyword(query, { topK: 5 }), query).resolves.toBeInstanceOf(Array)
       }
     })
@@ -185,8 +224,12 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
     it('keeps searching right after optimize()', async () => {
       await seed()
       await store.optimize()
-      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual(['bread:0'])
-      expect((await store.searchVector(unitVector(4), { topK: 1 })).map((hit) => hit.chunk.id)).toEqual(['bread:0'])
+      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual([
+        'bread:0',
+      ])
+      expect((await store.searchVector(unitVector(4), { topK: 1 })).map((hit) => hit.chunk.id)).toEqual([
+        'bread:0',
+      ])
     })
 
     it('keeps its data when closed and opened again', async () => {
@@ -195,16 +238,22 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       store = harness.create()
       await store.open(SPACE)
       expect((await store.get('bread'))?.title).toBe('Title of bread')
-      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual(['bread:0'])
+      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual([
+        'bread:0',
+      ])
     })
 
     it('refuses to open with another embedding model or dimension', async () => {
       await seed()
       await store.close()
       store = harness.create()
-      await expect(store.open({ model: 'other:model', dimensions: DIMENSIONS })).rejects.toBeInstanceOf(EmbeddingMismatchError)
+      await expect(store.open({ model: 'other:model', dimensions: DIMENSIONS })).rejects.toBeInstanceOf(
+        EmbeddingMismatchError,
+      )
       store = harness.create()
-      await expect(store.open({ model: SPACE.model, dimensions: 16 })).rejects.toBeInstanceOf(EmbeddingMismatchError)
+      await expect(store.open({ model: SPACE.model, dimensions: 16 })).rejects.toBeInstanceOf(
+        EmbeddingMismatchError,
+      )
       store = harness.create()
       await store.open(SPACE)
     })
@@ -227,7 +276,9 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
     it('stores chunks without vectors and searches them by keyword', async () => {
       const bread = makeDocument('bread', ['Sourdough bread rises with wild yeast.'])
       await store.upsert(bread.document, bread.chunks)
-      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual(['bread:0'])
+      expect((await store.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual([
+        'bread:0',
+      ])
       expect(await store.vectorsByHash([bread.chunks[0]?.textHash ?? ''])).toEqual(new Map())
     })
   })

@@ -1,0 +1,57 @@
+import type OpenAI from 'openai'
+import type { Config } from '../config.js'
+import { ProviderNotConfiguredError } from '../errors.js'
+import { type Embedder, OllamaEmbedder, OpenAIEmbedder } from '../providers/embeddings.js'
+import type { OllamaProviderOptions } from '../providers/ollama.js'
+import { EmbeddingCache } from './embedding-cache.js'
+import { RagService } from './rag-service.js'
+import { LanceStore } from './stores/lancedb.js'
+import type { DocumentStore, EmbeddingSpace } from './types.js'
+
+export interface RagDependencies {
+  /** The OpenAI client, when OPENAI_API_KEY is set. */
+  openai: OpenAI | undefined
+  ollama: OllamaProviderOptions
+  /** Replaces the store chosen from the config (tests). */
+  store?: DocumentStore
+}
+
+/** The store the config asks for: PostgreSQL when DATABASE_URL is set, else LanceDB under RAG_DATA_DIR. */
+export async function createStore(config: Config): Promise<DocumentStore> {
+  if (config.DATABASE_URL) {
+    // Loaded only when used, so the embedded setup never loads the pg driver.
+    const { PostgresStore } = await import('./stores/postgres.js')
+    return new PostgresStore({ connectionString: config.DATABASE_URL })
+  }
+  return new LanceStore({ directory: config.RAG_DATA_DIR })
+}
+
+/** Keeps the configured embedding space known (so the store can open) while answering 503 to calls. */
+class UnconfiguredEmbedder implements Embedder {
+  constructor(readonly space: EmbeddingSpace) {}
+  async embed(): Promise<never> {
+    throw new ProviderNotConfiguredError('OpenAI embeddings', 'OPENAI_API_KEY')
+  }
+}
+
+export async function createRag(config: Config, dependencies: RagDependencies): Promise<RagService> {
+  const settings = config.embedding
+  let embedder: Embedder | undefined
+  if (settings?.provider === 'openai') {
+    embedder = dependencies.openai
+      ? new OpenAIEmbedder(dependencies.openai, settings.model, settings.dimensions)
+      : new UnconfiguredEmbedder({ model: `openai:${settings.model}`, dimensions: settings.dimensions })
+  } else if (settings?.provider === 'ollama') {
+    embedder = new OllamaEmbedder(dependencies.ollama, settings.model, settings.dimensions)
+  }
+  const store = dependencies.store ?? (await createStore(config))
+  const embeddings = embedder
+    ? new EmbeddingCache(embedder, { store, capacity: config.EMBEDDING_CACHE_ENTRIES })
+    : undefined
+  return new RagService({
+    store,
+    embeddings,
+    space: embedder?.space ?? { model: 'none', dimensions: 0 },
+    chunking: { maxTokens: config.CHUNK_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
+  })
+}

@@ -1,0 +1,115 @@
+import { DocumentNotFoundError, DocumentStoreUnavailableError } from '../errors.js'
+import type { CallOptions, ChatMessage, ChatProvider } from '../providers/provider.js'
+import type { ChunkingOptions } from './chunker.js'
+import type { EmbeddingCache } from './embedding-cache.js'
+import { type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
+import { buildRagMessages, sourcesOf } from './prompt.js'
+import { type RetrieveOptions, retrieve } from './retrieve.js'
+import {
+  type DocumentStore,
+  EmbeddingMismatchError,
+  type EmbeddingSpace,
+  type Page,
+  type StoredDocument,
+} from './types.js'
+
+/** What /rag answers when retrieval finds nothing: no model is asked to answer from no context. */
+export const NO_CONTEXT_ANSWER =
+  'The documents do not contain anything relevant to this question, so there is no grounded answer.'
+
+export type Source = ReturnType<typeof sourcesOf>[number]
+
+export interface PreparedAnswer {
+  /** The cited passages, numbered as in the prompt. */
+  sources: Source[]
+  /** The messages to send; empty when nothing relevant was found. */
+  messages: ChatMessage[]
+}
+
+export interface RagServiceOptions {
+  store: DocumentStore
+  /** Undefined: keyword-only retrieval. */
+  embeddings: EmbeddingCache | undefined
+  space: EmbeddingSpace
+  chunking: ChunkingOptions
+}
+
+/** Documents in, grounded answers out. The store opens on first use (or at boot through `ready()`). */
+export class RagService {
+  readonly #options: RagServiceOptions
+  readonly #ingestor: Ingestor
+  #opened: Promise<void> | undefined
+
+  constructor(options: RagServiceOptions) {
+    this.#options = options
+    this.#ingestor = new Ingestor(options.store, options.embeddings, options.chunking)
+  }
+
+  /** Opens the store once; rejects with a 503-mapped error naming the problem. */
+  ready(): Promise<void> {
+    this.#opened ??= this.#options.store.open(this.#options.space).catch((error: unknown) => {
+      this.#opened = undefined
+      if (error instanceof EmbeddingMismatchError)
+        throw new DocumentStoreUnavailableError(error.message, { cause: error })
+      throw new DocumentStoreUnavailableError('The document store is unavailable', {
+        cause: error,
+        logDetail: `opening the document store failed: ${String(error)}`,
+      })
+    })
+    return this.#opened
+  }
+
+  async ingest(documents: DocumentInput[], call: CallOptions): Promise<IngestResult[]> {
+    await this.ready()
+    const results: IngestResult[] = []
+    // One at a time: each document's embedding call is already batched, and the store writes serially.
+    for (const document of documents) results.push(await this.#ingestor.ingest(document, call))
+    return results
+  }
+
+  async list(offset: number, limit: number): Promise<Page<StoredDocument>> {
+    await this.ready()
+    return this.#options.store.list({ offset, limit })
+  }
+
+  async get(id: string) {
+    await this.ready()
+    const document = await this.#options.store.get(id)
+    if (!document) throw new DocumentNotFoundError(id)
+    return { document, chunks: await this.#options.store.chunks(id) }
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.ready()
+    if (!(await this.#options.store.delete(id))) throw new DocumentNotFoundError(id)
+  }
+
+  /** Retrieves the passages for a question and the prompt that cites them. */
+  async prepare(question: string, options: RetrieveOptions, call: CallOptions): Promise<PreparedAnswer> {
+    await this.ready()
+    const chunks = await retrieve(this.#options.store, this.#options.embeddings, question, options, call)
+    if (chunks.length === 0) return { sources: [], messages: [] }
+    return { sources: sourcesOf(chunks), messages: buildRagMessages(question, chunks) }
+  }
+
+  /** A whole grounded answer: `model` is null when nothing relevant was found and no model was asked. */
+  async answer(
+    question: string,
+    options: RetrieveOptions & { model: string },
+    provider: ChatProvider,
+    call: CallOptions,
+  ) {
+    const prepared = await this.prepare(question, options, call)
+    if (prepared.messages.length === 0) return { text: NO_CONTEXT_ANSWER, model: null, ...prepared }
+    const result = await provider.generate({ messages: prepared.messages, model: options.model }, call)
+    return { text: result.text, model: result.model, ...prepared }
+  }
+
+  async close(): Promise<void> {
+    if (this.#opened)
+      await this.#opened.then(
+        () => this.#options.store.close(),
+        () => {},
+      )
+  }
+}

@@ -1,0 +1,123 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { StoredDocument } from '../rag/types.js'
+import { callOptions } from '../request-context.js'
+import {
+  documentPageSchema,
+  documentParamsSchema,
+  documentWithChunksSchema,
+  ingestRequestSchema,
+  ingestResponseSchema,
+  pageQuerySchema,
+} from '../schemas/documents.js'
+import {
+  errorResponseSchema,
+  providerErrorResponses,
+  validationErrorResponseSchema,
+} from '../schemas/errors.js'
+
+const storeErrors = {
+  422: validationErrorResponseSchema.describe('Invalid input'),
+  503: errorResponseSchema.describe('The document store is unavailable or was built with other embeddings'),
+}
+const notFound = { 404: errorResponseSchema.describe("`document '<id>' not found`") }
+
+const documentRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/documents',
+    {
+      bodyLimit: app.config.INGEST_BODY_LIMIT_BYTES,
+      schema: {
+        summary: 'Add or replace documents',
+        description:
+          'Each document is chunked along its structure, embedded (when embeddings are configured) and stored. ' +
+          'A document with an existing id (or, without an id, the same `source`, else the same text) replaces ' +
+          'the old one; re-sending it unchanged is a no-op, and unchanged chunks are never re-embedded.',
+        tags: ['documents'],
+        body: ingestRequestSchema,
+        response: {
+          200: ingestResponseSchema.describe('One result per document, in order'),
+          ...providerErrorResponses,
+          ...storeErrors,
+        },
+      },
+    },
+    async (request) => {
+      const results = await app.rag.ingest(request.body.documents, callOptions(request))
+      return {
+        results: results.map(({ fromCache, ...result }) => ({ ...result, from_cache: fromCache })),
+      }
+    },
+  )
+
+  app.get(
+    '/documents',
+    {
+      schema: {
+        summary: 'List documents, by id',
+        tags: ['documents'],
+        querystring: pageQuerySchema,
+        response: { 200: documentPageSchema.describe('One page of documents'), ...storeErrors },
+      },
+    },
+    async (request) => {
+      const { offset, limit } = request.query
+      const page = await app.rag.list(offset, limit)
+      return { items: page.items.map(toDocument), total: page.total, offset, limit }
+    },
+  )
+
+  app.get(
+    '/documents/:id',
+    {
+      schema: {
+        summary: 'One document with its chunks',
+        tags: ['documents'],
+        params: documentParamsSchema,
+        response: { 200: documentWithChunksSchema.describe('The document'), ...notFound, ...storeErrors },
+      },
+    },
+    async (request) => {
+      const { document, chunks } = await app.rag.get(request.params.id)
+      return {
+        ...toDocument(document),
+        chunks: chunks.map((chunk) => ({
+          id: chunk.id,
+          index: chunk.index,
+          text: chunk.text,
+          token_count: chunk.tokenCount,
+        })),
+      }
+    },
+  )
+
+  app.delete(
+    '/documents/:id',
+    {
+      schema: {
+        summary: 'Delete a document and its chunks',
+        tags: ['documents'],
+        params: documentParamsSchema,
+        response: { 204: z.null().describe('Deleted'), ...notFound, ...storeErrors },
+      },
+    },
+    async (request, reply) => {
+      await app.rag.delete(request.params.id)
+      return reply.code(204).send()
+    },
+  )
+}
+
+function toDocument(document: StoredDocument) {
+  return {
+    id: document.id,
+    title: document.title,
+    source: document.source,
+    metadata: document.metadata,
+    chunk_count: document.chunkCount,
+    created_at: document.createdAt,
+    updated_at: document.updatedAt,
+  }
+}
+
+export default documentRoutes

@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { RequestValidationError } from '../errors.js'
+import { callOptions } from '../request-context.js'
+import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
+import { ragBodySchema, ragQuerySchema, ragResponseSchema } from '../schemas/rag.js'
+import { SSE_HEADERS, toSse } from '../streaming/sse.js'
+import { openStream, sendStream } from '../streaming/streams.js'
+
+const ragRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/rag',
+    {
+      schema: {
+        summary: 'Answer a question from the stored documents, with sources',
+        description:
+          'Give `query` as a query parameter (the chapter) or a JSON body with options. Retrieval is hybrid ' +
+          '(keyword search plus vector search when embeddings are configured, fused by reciprocal rank fusion); ' +
+          'the model answers from the numbered passages only and cites them as [n]. When nothing relevant is ' +
+          'found the answer says so, `model` is null and no model is called. With `"stream": true` the answer ' +
+          'is server-sent events as /stream, preceded by one `data: {"sources": [...]}` frame.',
+        tags: ['rag'],
+        querystring: ragQuerySchema,
+        body: ragBodySchema,
+        response: {
+          200: {
+            description: 'The grounded answer (JSON), or with `stream: true`, server-sent events',
+            content: {
+              'application/json': { schema: ragResponseSchema },
+              'text/event-stream': { schema: z.string() },
+            },
+          },
+          ...providerErrorResponses,
+          503: errorResponseSchema.describe(
+            'The model or the document store is unavailable or not configured',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body ?? undefined
+      if (body && request.query.query !== undefined) {
+        throw new RequestValidationError([
+          {
+            loc: ['query', 'query'],
+            msg: 'Give query in the query string or in the body, not both',
+            type: 'conflict',
+          },
+        ])
+      }
+      const question = body?.query ?? request.query.query
+      if (question === undefined) {
+        throw new RequestValidationError([
+          { loc: ['query', 'query'], msg: 'Field required', type: 'missing' },
+        ])
+      }
+      const options = {
+        topK: body?.top_k ?? app.config.RAG_TOP_K,
+        filter: body?.filter,
+        minScore: body?.min_score,
+        model: body?.model ?? app.config.DEFAULT_MODEL,
+      }
+      const call = callOptions(request)
+      if (!body?.stream) return reply.send(await app.rag.answer(question, options, app.openai, call))
+
+      const prepared = await app.rag.prepare(question, options, call)
+      if (prepared.messages.length === 0) {
+        // Nothing to ground an answer in: the whole stream is the sources frame and a done frame.
+        return reply
+          .headers(SSE_HEADERS)
+          .send(`id: 1\ndata: {"sources":[]}\n\nid: 2\ndata: {"done":true,"reason":"no_context"}\n\n`)
+      }
+      const session = await openStream(app, request, app.openai, {
+        messages: prepared.messages,
+        model: options.model,
+      })
+      return sendStream(reply, session, SSE_HEADERS, (events, onFailure) =>
+        toSse(events, onFailure, { sources: prepared.sources }),
+      )
+    },
+  )
+}
+
+export default ragRoutes
