@@ -103,7 +103,7 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       await app.rag.delete(request.params.id)
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     },
   )
 }

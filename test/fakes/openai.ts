@@ -1,5 +1,6 @@
 import { readFixture, readHead } from '../fixtures.js'
-import { FakeUpstream, type UpstreamReply } from './upstream.js'
+import { lexicalEmbedding } from './lexical-embedding.js'
+import { FakeUpstream, type ReceivedRequest, type UpstreamReply } from './upstream.js'
 
 /** A fake OpenAI Responses API: answers the recorded non-stream response unless told otherwise. */
 export function startFakeOpenAI(): Promise<FakeUpstream> {
@@ -74,5 +75,36 @@ export function longSseReply(
     contentType: 'text/event-stream; charset=utf-8',
     chunks: [...before, ...middle, ...after],
     ...options,
+  }
+}
+
+/**
+ * Answers `POST /v1/embeddings` as OpenAI does, from each input's lexical embedding: honours
+ * `dimensions` and `encoding_format` (the SDK asks for base64, little-endian float32).
+ */
+export function embeddingsReply(request: ReceivedRequest, defaultDimensions = 1536): UpstreamReply {
+  const body = request.json ?? {}
+  const inputs = Array.isArray(body.input) ? (body.input as string[]) : [String(body.input)]
+  const dimensions = typeof body.dimensions === 'number' ? body.dimensions : defaultDimensions
+  const data = inputs.map((input, index) => {
+    const vector = lexicalEmbedding(input, dimensions)
+    const embedding =
+      body.encoding_format === 'base64' ? Buffer.from(vector.buffer).toString('base64') : Array.from(vector)
+    return { object: 'embedding', index, embedding }
+  })
+  const usage = { prompt_tokens: inputs.length, total_tokens: inputs.length }
+  return {
+    kind: 'json',
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ object: 'list', data, model: body.model, usage }),
+  }
+}
+
+/** A fake OpenAI serving embeddings and, for /responses, the recorded answer (or `answer`). */
+export function openAIWithEmbeddings(answer: () => UpstreamReply = okReply): UpstreamReply {
+  return {
+    kind: 'dynamic',
+    respond: (request) => (request.url.endsWith('/embeddings') ? embeddingsReply(request) : answer()),
   }
 }

@@ -24,6 +24,8 @@ export type UpstreamReply =
   | { kind: 'stall' }
   /** Destroy the socket as soon as the request arrives (ECONNRESET for the client). */
   | { kind: 'reset' }
+  /** Decide from the request (e.g. answer /embeddings from its input). */
+  | { kind: 'dynamic'; respond: (request: ReceivedRequest) => UpstreamReply }
 
 export interface ReceivedRequest {
   method: string
@@ -69,7 +71,9 @@ export class FakeUpstream {
         json: parseJson(body),
         at: performance.now() - this.#started,
       })
-      void this.#answer(this.#queue.shift() ?? this.defaultReply, response)
+      let reply = this.#queue.shift() ?? this.defaultReply
+      while (reply.kind === 'dynamic') reply = reply.respond(this.received.at(-1) as ReceivedRequest)
+      void this.#answer(reply, response)
     })
   })
 
@@ -119,7 +123,7 @@ export class FakeUpstream {
     await once(this.#server, 'close')
   }
 
-  async #answer(reply: UpstreamReply, response: ServerResponse) {
+  async #answer(reply: Exclude<UpstreamReply, { kind: 'dynamic' }>, response: ServerResponse) {
     if (reply.kind === 'stall') return
     if (reply.kind === 'reset') {
       response.socket?.destroy()

@@ -18,9 +18,10 @@ const HNSW_HALFVEC_MAX = 4000
 /** How vector search must order so the planner can use the HNSW index (the same expression as the index). */
 export function vectorOrdering(dimensions: number): { column: string; parameter: string } {
   if (dimensions > HNSW_VECTOR_MAX && dimensions <= HNSW_HALFVEC_MAX) {
-    return { column: `c.embedding::halfvec(${dimensions})`, parameter: `$1::halfvec(${dimensions})` }
+    // $1 is cast to vector first: one parameter cannot be deduced as two types in one statement.
+    return { column: `c.embedding::halfvec(${dimensions})`, parameter: `$1::vector::halfvec(${dimensions})` }
   }
-  return { column: 'c.embedding', parameter: `$1::vector(${dimensions})` }
+  return { column: 'c.embedding', parameter: '$1::vector' }
 }
 
 interface Migration {
@@ -74,8 +75,9 @@ const MIGRATIONS: Migration[] = [
       await client.query('CREATE EXTENSION IF NOT EXISTS vector')
       await client.query(`ALTER TABLE ${schema}.rag_chunks ADD COLUMN embedding vector(${dimensions})`)
       if (dimensions <= HNSW_VECTOR_MAX) {
-        // Inline, uncompressed: a TOASTed 1536-d vector makes a sequential scan look far cheaper than it is
-        // (the heap is tiny), and every scan would decompress it. Up to 2000 dimensions a row fits a page.
+        // Inline, uncompressed: a TOASTed 1536-d vector leaves a tiny heap, so the planner prices a sequential
+        // scan far below its real cost (older pgvector then skips the index), and vectors do not compress
+        // anyway. Up to 2000 dimensions (8 kB) a row still fits a page.
         await client.query(`ALTER TABLE ${schema}.rag_chunks ALTER COLUMN embedding SET STORAGE PLAIN`)
         await client.query(
           `CREATE INDEX rag_chunks_embedding_hnsw ON ${schema}.rag_chunks USING hnsw (embedding vector_cosine_ops)`,
