@@ -51,7 +51,7 @@ function wideVector(dimensions: number, seed: number): Float32Array {
 }
 
 /** Opens `store` for `dimensions`-wide vectors and adds ten one-chunk documents, each along its own seed. */
-async function seed(store: PostgresStore, dimensions: number) {
+async function seedStore(store: PostgresStore, dimensions: number) {
   await store.open({ model: 'test:wide', dimensions })
   for (let seed = 0; seed < 10; seed++) {
     const { document, chunks } = makeDocument(`doc-${seed}`, [`Chunk number ${seed}.`], {
@@ -91,7 +91,8 @@ describe('PostgreSQL store vector index', () => {
   })
 
   it('declares 1536-dimensional vectors STORAGE PLAIN', async () => {
-    store = await seed(storeIn(schema), 1536)
+    store = storeIn(schema)
+    await store.open({ model: 'test:wide', dimensions: 1536 })
     const { rows } = await admin.query(
       `SELECT attstorage FROM pg_attribute
       WHERE attrelid = $1::regclass AND attname = 'embedding'`,
@@ -101,19 +102,29 @@ describe('PostgreSQL store vector index', () => {
   })
 
   it('searches 1536-dimensional vectors through the HNSW index', async () => {
-    store = await seed(storeIn(schema), 1536)
+    store = await seedStore(storeIn(schema), 1536)
     const plan = await planOf(vectorSearchStatement(schema, 1536, wideVector(1536, 3), { topK: 5 }))
     expect(plan).toContain('Index Scan using rag_chunks_embedding_hnsw on rag_chunks')
   })
 
   it('searches 3072-dimensional vectors through a half-precision HNSW index', async () => {
-    store = await seed(storeIn(schema), 3072)
+    store = await seedStore(storeIn(schema), 3072)
     const plan = await planOf(vectorSearchStatement(schema, 3072, wideVector(3072, 3), { topK: 5 }))
     expect(plan).toContain('Index Scan using rag_chunks_embedding_hnsw on rag_chunks')
   })
 
+  it('rejects a chunk whose vector is not as wide as the store', async () => {
+    store = storeIn(schema)
+    await store.open({ model: 'test:wide', dimensions: 1536 })
+    const { document, chunks } = makeDocument('narrow', ['Too few dimensions.'])
+    const narrow = chunks.map((chunk) => ({ ...chunk, vector: wideVector(8, 1) }))
+    await expect(store.upsert(document, narrow)).rejects.toThrow(
+      'has a vector of 8 dimensions; the store holds 1536',
+    )
+  })
+
   it('scores 3072-dimensional hits by their full-precision cosine similarity', async () => {
-    store = await seed(storeIn(schema), 3072)
+    store = await seedStore(storeIn(schema), 3072)
     const [best] = await store.searchVector(wideVector(3072, 3), { topK: 1 })
     expect(best?.chunk.id).toBe('doc-3:0')
     expect(best?.score).toBeCloseTo(1, 6)
@@ -195,7 +206,7 @@ describe('PostgreSQL store on a caller-supplied pool', () => {
       schema,
       pool: poolWith('SET enable_seqscan = off; SET enable_sort = off; SET hnsw.ef_search = 1'),
     })
-    await seed(store, 8)
+    await seedStore(store, 8)
     const hits = await store.searchVector(wideVector(8, 3), { topK: 5, filter: { even: true } })
     expect(hits.map((hit) => hit.document.id).sort()).toEqual(['doc-0', 'doc-2', 'doc-4', 'doc-6', 'doc-8'])
     await store.close()

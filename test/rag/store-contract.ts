@@ -201,6 +201,15 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(await store.searchKeyword('zeppelin', { topK: 5 })).toEqual([])
     })
 
+    it('matches any word of a keyword query, ranking chunks that match more words first', async () => {
+      await seed()
+      const hits = await store.searchKeyword('how do inverters turn sunlight into electricity', { topK: 5 })
+      expect(hits.map((hit) => hit.chunk.id)).toEqual(['solar:0', 'solar:1'])
+      expect(
+        (await store.searchKeyword('sourdough zeppelin', { topK: 5 })).map((hit) => hit.chunk.id),
+      ).toEqual(['bread:0'])
+    })
+
     it('takes any user text as a keyword query without error', async () => {
       await seed()
       for (const query of [

@@ -167,7 +167,8 @@ describe('POST /rag', () => {
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     const stream = await readSse(response)
     expect(stream.frames[0]?.id).toBe('1')
-    expect((stream.frames[0]?.data.sources as { document_id: string }[])[0]?.document_id).toBe('bread')
+    const sources = (stream.frames[0]?.data.sources ?? []) as { document_id: string }[]
+    expect(sources[0]?.document_id).toBe('bread')
     expect(stream.text).toBe('Hi there! How can I help you today?')
     expect(stream.last).toEqual({ done: true })
   })

@@ -230,7 +230,8 @@ export class LanceStore implements DocumentStore {
     const indices = await chunks.listIndices()
     if (indices.some((index) => index.indexType === 'FTS')) return
     if ((await chunks.countRows()) === 0) return
-    // Same tokenizer as PostgreSQL's side: lower case, accents folded, English stemming.
+    // Lower case, English stemming and stop words as PostgreSQL's 'english' configuration; accents are
+    // folded here too (PostgreSQL would need the unaccent extension for that).
     await chunks.createIndex('text', {
       config: lancedb.Index.fts({ asciiFolding: true, stem: true, language: 'English' }),
     })

@@ -101,7 +101,9 @@ const LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('genai-fastify:rag-m
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
   try {
-    await client.query('BEGIN')
+    // Explicitly READ COMMITTED whatever the database default: a migration's check after taking the lock
+    // must see what the previous holder committed, and a snapshot from before the lock would not.
+    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED')
     const result = await work(client)
     await client.query('COMMIT')
     client.release()

@@ -24,33 +24,17 @@ export interface PostgresStoreOptions {
   maxConnections?: number
 }
 
-interface DocumentRow {
-  id: string
-  title: string
-  source: string
-  metadata: Metadata
-  text_hash: string
-  chunk_count: number
-  created_at: string
-  updated_at: string
-}
-
-interface ChunkRow {
-  id: string
-  document_id: string
-  idx: number
-  text: string
-  text_hash: string
-  token_count: number
-}
-
-type HitRow = ChunkRow & Pick<DocumentRow, 'title' | 'source' | 'metadata'> & { score: number }
-
-// Formatted by the server, so the string returned is the one stored whatever the session time zone.
+// Columns aliased to the model's field names (and hits built as JSON by the server), so rows need no mapping.
+// Timestamps are formatted by the server: the string returned is the one stored whatever the session
+// time zone.
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-const DOCUMENT_COLUMNS = `id, title, source, metadata, text_hash, chunk_count, ${iso('created_at')} AS created_at, ${iso('updated_at')} AS updated_at`
-const HIT_COLUMNS =
-  'c.id, c.document_id, c.idx, c.text, c.text_hash, c.token_count, d.title, d.source, d.metadata'
+const DOCUMENT_FIELDS = `id, title, source, metadata, text_hash AS "textHash", chunk_count AS "chunkCount",
+  ${iso('created_at')} AS "createdAt", ${iso('updated_at')} AS "updatedAt"`
+const CHUNK_FIELDS =
+  'id, document_id AS "documentId", idx AS "index", text, text_hash AS "textHash", token_count AS "tokenCount"'
+const HIT_FIELDS = `json_build_object('id', c.id, 'documentId', c.document_id, 'index', c.idx, 'text', c.text,
+    'textHash', c.text_hash, 'tokenCount', c.token_count) AS chunk,
+  json_build_object('id', d.id, 'title', d.title, 'source', d.source, 'metadata', d.metadata) AS document`
 /** Chunks per INSERT: keeps one statement's parameters to a few MB with wide vectors. */
 const INSERT_BATCH = 500
 
@@ -74,7 +58,7 @@ export function vectorSearchStatement(
   const { column, parameter } = vectorOrdering(dimensions)
   const schema = escapeIdentifier(schemaName)
   const values: unknown[] = [toSql(Array.from(vector)), options.topK]
-  const text = `SELECT ${HIT_COLUMNS}, 1 - (c.embedding <=> $1::vector) AS score
+  const text = `SELECT ${HIT_FIELDS}, 1 - (c.embedding <=> $1::vector) AS score
     FROM ${schema}.rag_chunks c JOIN ${schema}.rag_documents d ON d.id = c.document_id
     WHERE c.embedding IS NOT NULL${filterClause(values, options.filter)}
     ORDER BY ${column} <=> ${parameter} LIMIT $2`
@@ -82,8 +66,9 @@ export function vectorSearchStatement(
 }
 
 /**
- * The document store on PostgreSQL with pgvector: documents and chunks in two tables of one schema,
- * chunks found by an HNSW cosine index and a GIN full-text index. The schema is migrated at open().
+ * The document store on PostgreSQL with pgvector (0.8 or later, for iterative index scans): documents and
+ * chunks in two tables of one schema, chunks found by an HNSW cosine index and a GIN full-text index. The
+ * schema is migrated at open().
  */
 export class PostgresStore implements DocumentStore {
   readonly #pool: Pool
@@ -124,7 +109,7 @@ export class PostgresStore implements DocumentStore {
     const misfit = chunks.find((chunk) => chunk.vector && chunk.vector.length !== dimensions)
     if (misfit) {
       throw new RangeError(
-        `Chunk ${misfit.id} has a ${misfit.vector?.length}-d vector; the store holds ${dimensions}-d`,
+        `Chunk ${misfit.id} has a vector of ${misfit.vector?.length} dimensions; the store holds ${dimensions}`,
       )
     }
     const table = `${this.#schema}.rag_chunks`
@@ -158,59 +143,52 @@ export class PostgresStore implements DocumentStore {
           batch.map((chunk) => chunk.textHash),
           batch.map((chunk) => chunk.tokenCount),
         ]
-        const columns = 'id, document_id, idx, text, text_hash, token_count'
-        const select = 'SELECT c.id, $1, c.idx, c.text, c.text_hash, c.token_count'
-        const arrays = '$2::text[], $3::int[], $4::text[], $5::text[], $6::int[]'
-        if (dimensions === 0) {
-          await client.query(
-            `INSERT INTO ${table} (${columns}) ${select}
-            FROM unnest(${arrays}) AS c(id, idx, text, text_hash, token_count)`,
-            values,
-          )
-        } else {
+        // Chunks without a vector, and every chunk of a keyword-only store, get no embedding.
+        const vectors = dimensions > 0
+        if (vectors)
           values.push(batch.map((chunk) => (chunk.vector ? toSql(Array.from(chunk.vector)) : null)))
-          await client.query(
-            `INSERT INTO ${table} (${columns}, embedding) ${select}, c.embedding::vector
-            FROM unnest(${arrays}, $7::text[]) AS c(id, idx, text, text_hash, token_count, embedding)`,
-            values,
-          )
-        }
+        await client.query(
+          `INSERT INTO ${table} (id, document_id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})
+          SELECT c.id, $1, c.idx, c.text, c.text_hash, c.token_count${vectors ? ', c.embedding::vector' : ''}
+          FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::int[]${vectors ? ', $7::text[]' : ''})
+            AS c(id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})`,
+          values,
+        )
       }
     })
   }
 
   async get(id: string): Promise<StoredDocument | undefined> {
     this.#opened()
-    const { rows } = await this.#pool.query<DocumentRow>(
-      `SELECT ${DOCUMENT_COLUMNS} FROM ${this.#schema}.rag_documents WHERE id = $1`,
+    const { rows } = await this.#pool.query<StoredDocument>(
+      `SELECT ${DOCUMENT_FIELDS} FROM ${this.#schema}.rag_documents WHERE id = $1`,
       [id],
     )
-    return rows[0] && toDocument(rows[0])
+    return rows[0]
   }
 
   async chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]> {
     this.#opened()
-    const { rows } = await this.#pool.query<ChunkRow>(
-      `SELECT id, document_id, idx, text, text_hash, token_count FROM ${this.#schema}.rag_chunks
-      WHERE document_id = $1 ORDER BY idx`,
+    const { rows } = await this.#pool.query<Omit<StoredChunk, 'vector'>>(
+      `SELECT ${CHUNK_FIELDS} FROM ${this.#schema}.rag_chunks WHERE document_id = $1 ORDER BY idx`,
       [id],
     )
-    return rows.map(toChunk)
+    return rows
   }
 
   async list(options: { offset: number; limit: number }): Promise<Page<StoredDocument>> {
     this.#opened()
-    // One statement, so the total and the page come from one snapshot; the LEFT JOIN keeps the total
-    // when the page is past the end.
-    const { rows } = await this.#pool.query<{ total: number } & Partial<DocumentRow>>(
-      `SELECT t.total, p.* FROM (SELECT count(*)::int AS total FROM ${this.#schema}.rag_documents) t
-      LEFT JOIN LATERAL (
-        SELECT ${DOCUMENT_COLUMNS} FROM ${this.#schema}.rag_documents ORDER BY id LIMIT $1 OFFSET $2
-      ) p ON true`,
+    const documents = `${this.#schema}.rag_documents`
+    // One statement: the total and the page come from one snapshot.
+    const { rows } = await this.#pool.query<Page<StoredDocument>>(
+      `SELECT (SELECT count(*)::int FROM ${documents}) AS total, coalesce((
+        SELECT json_agg(p ORDER BY p.id) FROM (
+          SELECT ${DOCUMENT_FIELDS} FROM ${documents} ORDER BY id LIMIT $1 OFFSET $2
+        ) p
+      ), '[]') AS items`,
       [options.limit, options.offset],
     )
-    const items = rows.filter((row): row is { total: number } & DocumentRow => row.id != null).map(toDocument)
-    return { items, total: rows[0]?.total ?? 0 }
+    return rows[0] ?? { items: [], total: 0 }
   }
 
   async delete(id: string): Promise<boolean> {
@@ -236,13 +214,13 @@ export class PostgresStore implements DocumentStore {
     if (dimensions === 0) return []
     const statement = vectorSearchStatement(this.#schemaName, dimensions, vector, options)
     if (!options.filter || Object.keys(options.filter).length === 0) {
-      return (await this.#pool.query<HitRow>(statement)).rows.map(toHit)
+      return (await this.#pool.query<SearchHit>(statement)).rows
     }
     // HNSW yields ef_search (40) candidates before the filter applies; a selective filter could then
     // leave fewer than topK. pgvector >= 0.8 keeps scanning, in distance order, until topK pass.
     return inTransaction(this.#pool, async (client) => {
       await client.query("SET LOCAL hnsw.iterative_scan = 'strict_order'")
-      return (await client.query<HitRow>(statement)).rows.map(toHit)
+      return (await client.query<SearchHit>(statement)).rows
     })
   }
 
@@ -250,16 +228,19 @@ export class PostgresStore implements DocumentStore {
     this.#opened()
     if (query.trim() === '') return []
     const values: unknown[] = [query, options.topK]
-    // websearch_to_tsquery takes any text (unbalanced quotes, stray operators) without a syntax error.
-    const { rows } = await this.#pool.query<HitRow>(
-      `SELECT ${HIT_COLUMNS}, ts_rank_cd(c.tsv, q) AS score
+    // plainto_tsquery takes any text (quotes, stray operators) without a syntax error, but ANDs its
+    // words; a question rarely has all its words in one passage, so OR them (as LanceDB's BM25 does) and
+    // let the rank favour passages matching more of them. The lexemes are already normalised, so the
+    // 'simple' configuration only re-reads them.
+    const { rows } = await this.#pool.query<SearchHit>(
+      `SELECT ${HIT_FIELDS}, ts_rank_cd(c.tsv, q) AS score
       FROM ${this.#schema}.rag_chunks c JOIN ${this.#schema}.rag_documents d ON d.id = c.document_id,
-        websearch_to_tsquery('${TEXT_SEARCH_CONFIG}', $1) q
+        to_tsquery('simple', replace(plainto_tsquery('${TEXT_SEARCH_CONFIG}', $1)::text, ' & ', ' | ')) q
       WHERE c.tsv @@ q${filterClause(values, options.filter)}
       ORDER BY score DESC, c.id LIMIT $2`,
       values,
     )
-    return rows.map(toHit)
+    return rows
   }
 
   /** Reclaims the rows that replaced and deleted documents left behind, in the tables and the indexes. */
@@ -278,37 +259,5 @@ export class PostgresStore implements DocumentStore {
   #opened(): EmbeddingSpace {
     if (!this.#space) throw new Error('PostgresStore used before open() or after close()')
     return this.#space
-  }
-}
-
-function toDocument(row: DocumentRow): StoredDocument {
-  return {
-    id: row.id,
-    title: row.title,
-    source: row.source,
-    metadata: row.metadata,
-    textHash: row.text_hash,
-    chunkCount: row.chunk_count,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }
-}
-
-function toChunk(row: ChunkRow): Omit<StoredChunk, 'vector'> {
-  return {
-    id: row.id,
-    documentId: row.document_id,
-    index: row.idx,
-    text: row.text,
-    textHash: row.text_hash,
-    tokenCount: row.token_count,
-  }
-}
-
-function toHit(row: HitRow): SearchHit {
-  return {
-    chunk: toChunk(row),
-    document: { id: row.document_id, title: row.title, source: row.source, metadata: row.metadata },
-    score: row.score,
   }
 }
