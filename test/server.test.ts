@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -78,6 +78,20 @@ describe('the server process', () => {
     const [code] = await once(server.child, 'exit')
     expect(code).toBe(1)
     expect(server.output()).toMatch(/Invalid configuration:\n\s+PORT: /)
+  })
+
+  it('refuses to start on a document store built with other embeddings, naming both', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'genai-store-'))
+    await writeFile(
+      join(dataDir, 'store.json'),
+      JSON.stringify({ model: 'openai:text-embedding-3-small', dimensions: 1536 }),
+    )
+    const server = await startServer({ RAG_DATA_DIR: dataDir, EMBEDDING_PROVIDER: 'none' })
+    const [code] = await once(server.child, 'exit')
+    expect(code).toBe(1)
+    expect(server.output()).toContain(
+      'built with embeddings openai:text-embedding-3-small (1536 dimensions) but the server is configured for none (0 dimensions)',
+    )
   })
 
   it('logs pino JSON with the request id, and neither credentials nor prompts', async () => {
