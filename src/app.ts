@@ -3,7 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Config } from './config.js'
 import { registerErrorHandler } from './error-handler.js'
 import { registerOpenApi } from './openapi.js'
-import { registerRequestContext, requestIdFor } from './request-context.js'
+import { registerRequestContext, registerServerTiming, requestIdFor } from './request-context.js'
 import chatRoutes from './routes/chat.js'
 import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
@@ -39,6 +39,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   app.setSerializerCompiler(serializerCompiler)
   registerJsonBodyParser(app)
   registerRequestContext(app)
+  registerServerTiming(app)
 
   await registerOpenApi(app)
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { CallOptions } from './providers/provider.js'
+import type { CallOptions, UpstreamTiming } from './providers/provider.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,6 +10,8 @@ declare module 'fastify' {
      * on Node 20 that one listens on the request stream and fires as soon as the body has been read.
      */
     clientSignal: AbortSignal
+    /** Time this request spent waiting on upstreams, for the Server-Timing header. */
+    timing: UpstreamTiming & { startedAt: number }
   }
 }
 
@@ -25,7 +27,9 @@ export function requestIdFor(request: IncomingMessage): string {
 /** Gives every request an AbortSignal tied to its client, and echoes the request id. */
 export function registerRequestContext(app: FastifyInstance) {
   app.decorateRequest('clientSignal', undefined as unknown as AbortSignal)
+  app.decorateRequest('timing', undefined as unknown as FastifyRequest['timing'])
   app.addHook('onRequest', async (request, reply) => {
+    request.timing = { upstreamMs: 0, startedAt: performance.now() }
     reply.header('x-request-id', request.id)
     const controller = new AbortController()
     request.clientSignal = controller.signal
@@ -39,5 +43,22 @@ export function registerRequestContext(app: FastifyInstance) {
 
 /** What a provider call needs from the request it serves. */
 export function callOptions(request: FastifyRequest): CallOptions {
-  return { signal: request.clientSignal, requestId: request.id }
+  return { signal: request.clientSignal, requestId: request.id, timing: request.timing }
+}
+
+/**
+ * `Server-Timing: upstream;dur=…, gateway;dur=…` on every response (W3C Server Timing): the time spent
+ * waiting on AI providers and the rest, in milliseconds, up to when the headers leave. Browser devtools
+ * and any client can read the gateway's overhead from it. For a stream, "upstream" is the wait for the
+ * first event.
+ */
+export function registerServerTiming(app: FastifyInstance) {
+  app.addHook('onSend', async (request, reply) => {
+    const total = performance.now() - request.timing.startedAt
+    const upstream = Math.min(request.timing.upstreamMs, total)
+    reply.header(
+      'server-timing',
+      `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${(total - upstream).toFixed(2)}`,
+    )
+  })
 }

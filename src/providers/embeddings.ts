@@ -4,7 +4,7 @@ import { KNOWN_DIMENSIONS } from '../rag/embedding-models.js'
 import type { EmbeddingSpace } from '../rag/types.js'
 import { type OllamaProviderOptions, postToOllama, translateOllamaError } from './ollama.js'
 import { requestOptions, translateOpenAIError } from './openai.js'
-import type { CallOptions } from './provider.js'
+import { type CallOptions, timed } from './provider.js'
 
 /** Turns texts into vectors of one embedding space. */
 export interface Embedder {
@@ -31,13 +31,15 @@ export class OpenAIEmbedder implements Embedder {
 
   async embed(texts: string[], options: CallOptions): Promise<Float32Array[]> {
     try {
-      const response = await this.#client.embeddings.create(
-        {
-          model: this.#model,
-          input: texts,
-          ...(this.#shortened ? { dimensions: this.space.dimensions } : {}),
-        },
-        requestOptions(options),
+      const response = await timed(options, () =>
+        this.#client.embeddings.create(
+          {
+            model: this.#model,
+            input: texts,
+            ...(this.#shortened ? { dimensions: this.space.dimensions } : {}),
+          },
+          requestOptions(options),
+        ),
       )
       const ordered = [...response.data].sort((a, b) => a.index - b.index)
       return checked(
@@ -67,17 +69,18 @@ export class OllamaEmbedder implements Embedder {
 
   async embed(texts: string[], options: CallOptions): Promise<Float32Array[]> {
     const payload = { model: this.#model, input: texts, truncate: true }
-    const body = await postToOllama(this.#ollama, '/api/embed', payload, {
-      stream: false,
-      model: this.#model,
-      call: options,
+    const answer = await timed(options, async () => {
+      const body = await postToOllama(this.#ollama, '/api/embed', payload, {
+        stream: false,
+        model: this.#model,
+        call: options,
+      })
+      try {
+        return (await body.json()) as { embeddings?: number[][] }
+      } catch (error) {
+        throw translateOllamaError(error, options.signal)
+      }
     })
-    let answer: { embeddings?: number[][] }
-    try {
-      answer = (await body.json()) as { embeddings?: number[][] }
-    } catch (error) {
-      throw translateOllamaError(error, options.signal)
-    }
     return checked(
       (answer.embeddings ?? []).map((vector) => Float32Array.from(vector)),
       texts.length,

@@ -7,7 +7,14 @@ import {
   UpstreamUnavailableError,
 } from '../errors.js'
 import { readLines } from '../streaming/ndjson.js'
-import type { CallOptions, ChatProvider, GenerateRequest, GenerateResult, StreamPart } from './provider.js'
+import {
+  type CallOptions,
+  type ChatProvider,
+  type GenerateRequest,
+  type GenerateResult,
+  type StreamPart,
+  timed,
+} from './provider.js'
 
 export interface OllamaProviderOptions {
   /** Where Ollama listens, e.g. http://127.0.0.1:11434. */
@@ -43,13 +50,15 @@ export class OllamaProvider implements ChatProvider {
   }
 
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
-    const body = await this.#post(request, false, options)
-    try {
-      const answer = (await body.json()) as OllamaChunk
-      return { text: textOf(answer), model: answer.model ?? request.model }
-    } catch (error) {
-      throw translateOllamaError(error, options.signal)
-    }
+    const answer = await timed(options, async () => {
+      const body = await this.#post(request, false, options)
+      try {
+        return (await body.json()) as OllamaChunk
+      } catch (error) {
+        throw translateOllamaError(error, options.signal)
+      }
+    })
+    return { text: textOf(answer), model: answer.model ?? request.model }
   }
 
   async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {

@@ -15,13 +15,14 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js'
-import type {
-  CallOptions,
-  ChatProvider,
-  GenerateRequest,
-  GenerateResult,
-  StreamPart,
-  Usage,
+import {
+  type CallOptions,
+  type ChatProvider,
+  type GenerateRequest,
+  type GenerateResult,
+  type StreamPart,
+  timed,
+  type Usage,
 } from './provider.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
@@ -59,9 +60,8 @@ export class OpenAIProvider implements ChatProvider {
 
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
     try {
-      const response = await this.#client.responses.create(
-        { ...requestBody(request), stream: false },
-        requestOptions(options),
+      const response = await timed(options, () =>
+        this.#client.responses.create({ ...requestBody(request), stream: false }, requestOptions(options)),
       )
       return { text: readOutputText(response), model: response.model }
     } catch (error) {

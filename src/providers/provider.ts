@@ -25,11 +25,29 @@ export interface GenerateResult {
   model: string
 }
 
+/** Where a request adds up the time it spent waiting on upstreams (for the Server-Timing header). */
+export interface UpstreamTiming {
+  /** Milliseconds spent in upstream calls so far. */
+  upstreamMs: number
+}
+
 export interface CallOptions {
   /** Fires when the client goes away; aborts the upstream call and any retry wait. */
   signal: AbortSignal
   /** Our request id, forwarded upstream so both logs can be joined. */
   requestId: string
+  /** Receives the time spent upstream, when the caller measures it. */
+  timing?: UpstreamTiming
+}
+
+/** Runs an upstream call, adding its duration to `options.timing`. */
+export async function timed<T>(options: CallOptions, call: () => Promise<T>): Promise<T> {
+  const started = performance.now()
+  try {
+    return await call()
+  } finally {
+    if (options.timing) options.timing.upstreamMs += performance.now() - started
+  }
 }
 
 /** Why an answer ended: `stop` when complete, else the provider's reason (`max_output_tokens`, `length`, ...). */

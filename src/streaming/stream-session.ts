@@ -6,7 +6,13 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js'
-import type { ChatProvider, GenerateRequest, StreamPart } from '../providers/provider.js'
+import {
+  type ChatProvider,
+  type GenerateRequest,
+  type StreamPart,
+  timed,
+  type UpstreamTiming,
+} from '../providers/provider.js'
 import type { RetryPolicy } from '../providers/retry.js'
 
 export interface StreamLimits {
@@ -38,6 +44,8 @@ export interface StreamSessionOptions {
   retry: RetryPolicy
   /** Where open sessions are kept, so shutdown can end them and tests can count them. */
   registry: Set<StreamSession>
+  /** Receives the time spent waiting for the upstream's first event. */
+  timing?: UpstreamTiming
 }
 
 const WAKE = Symbol('wake')

@@ -40,6 +40,7 @@ export async function openStream(
     provider,
     request: generateRequest,
     requestId: request.id,
+    timing: request.timing,
     clientSignal: request.clientSignal,
     retry: app.retry,
     registry: app.streams,

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
+import { okReply } from '../fakes/openai.js'
+import type { UpstreamReply } from '../fakes/upstream.js'
 import { completedResponseFrom, readHead } from '../fixtures.js'
 import { buildTestApp, listen, testConfig, useUpstreamAndApp } from '../helpers.js'
 
@@ -110,5 +112,21 @@ describe('POST /chat', () => {
     await app.close()
     expect(context.upstream.abandonedRequests - abandonedBefore).toBe(1)
     expect(logs.some((line) => line.code === 'client_closed_request')).toBe(true)
+  })
+
+  it('reports the time spent upstream and in the gateway in a Server-Timing header', async () => {
+    context.upstream.enqueue({ ...okReply(), delayMs: 120 } as UpstreamReply)
+    const response = await chat(hello)
+    const header = String(response.headers['server-timing'])
+    const match = /^upstream;dur=([\d.]+), gateway;dur=([\d.]+)$/.exec(header)
+    expect(match, header).not.toBeNull()
+    expect(Number(match?.[1])).toBeGreaterThanOrEqual(115)
+    expect(Number(match?.[2])).toBeLessThan(Number(match?.[1]))
+  })
+
+  it('sends Server-Timing on errors too, with no upstream time when none was spent', async () => {
+    const response = await chat({})
+    expect(response.statusCode).toBe(422)
+    expect(response.headers['server-timing']).toMatch(/^upstream;dur=0\.00, gateway;dur=[\d.]+$/)
   })
 })
