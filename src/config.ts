@@ -36,6 +36,7 @@ export const configSchema = z
     OLLAMA_HOST: urlWithDefault('http://127.0.0.1:11434'),
     OLLAMA_DEFAULT_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).default('llama3.2')),
     UPSTREAM_TIMEOUT_MS: integer(60_000, 1, 3_600_000),
+    UPSTREAM_MAX_CONNECTIONS: integer(0, 0, 1_000_000),
     RETRY_ATTEMPTS: integer(3, 1, 10),
     RETRY_MIN_DELAY_MS: integer(2000, 0, 600_000),
     RETRY_MAX_DELAY_MS: integer(8000, 0, 600_000),

@@ -60,7 +60,8 @@ export async function registerServices(
   overrides: ServiceOverrides = {},
 ) {
   // One keep-alive pool for every upstream call the app makes (the chapter opened a client per request).
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 })
+  // Uncapped by default: a stream holds its connection for its whole life, so a cap would queue streams.
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: config.UPSTREAM_MAX_CONNECTIONS || null })
   app.addHook('onClose', async () => dispatcher.close())
 
   const openaiClient = config.OPENAI_API_KEY

@@ -1,0 +1,39 @@
+/**
+ * The cold-open half of bench/rag.ts, run in a fresh process so nothing this process loaded or cached
+ * helps (the OS page cache still does): import the store, open an existing folder, run first queries.
+ * Argument: JSON `{ directory, space, vector, keywords }`; prints one JSON line of timings in ms.
+ */
+const started = performance.now()
+const { LanceStore } = await import('../src/rag/stores/lancedb.js')
+const imported = performance.now()
+
+const input = JSON.parse(process.argv[2] ?? '{}') as {
+  directory: string
+  space: { model: string; dimensions: number }
+  vector: number[]
+  keywords: string
+}
+const store = new LanceStore({ directory: input.directory, maintenanceDelayMs: 0 })
+const vector = Float32Array.from(input.vector)
+
+const timed = async (work: () => Promise<unknown>) => {
+  const start = performance.now()
+  await work()
+  return performance.now() - start
+}
+const openMs = await timed(() => store.open(input.space))
+const firstVectorMs = await timed(() => store.searchVector(vector, { topK: 5 }))
+const firstKeywordMs = await timed(() => store.searchKeyword(input.keywords, { topK: 5 }))
+const secondVectorMs = await timed(() => store.searchVector(vector, { topK: 5 }))
+await store.close()
+
+console.log(
+  JSON.stringify({
+    importMs: imported - started,
+    openMs,
+    firstVectorMs,
+    firstKeywordMs,
+    secondVectorMs,
+    rssMb: process.memoryUsage().rss / 2 ** 20,
+  }),
+)
