@@ -17,13 +17,21 @@ interface RunningServer {
 
 const running: ChildProcess[] = []
 afterEach(() => {
-  for (const child of running.splice(0)) child.kill('SIGKILL')
+  // tsx runs the server in a child of its own: end the whole process group, not just tsx.
+  for (const child of running.splice(0)) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
 })
 
 /** Starts src/server.ts as a real process, in an empty directory so no .env is read. */
 async function startServer(environment: Record<string, string>): Promise<RunningServer> {
   const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...inherited } = process.env
   const child = spawn(TSX, [SERVER], {
+    detached: true,
     cwd: await mkdtemp(join(tmpdir(), 'genai-server-')),
     env: { ...inherited, PORT: '0', LOG_LEVEL: 'info', ...environment },
   })
