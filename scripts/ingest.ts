@@ -4,7 +4,7 @@
  */
 import { SingleBar } from 'cli-progress'
 import { buildApp } from '../src/app.js'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { loadConfigOrExit } from '../src/config.js'
 import { collectFiles, parseFile } from '../src/rag/files.js'
 import type { IngestResult } from '../src/rag/ingest.js'
 
@@ -14,14 +14,7 @@ if (paths.length === 0) {
   process.exit(2)
 }
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig()
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(1)
-}
+const config = loadConfigOrExit()
 
 const started = performance.now()
 const app = await buildApp(config)

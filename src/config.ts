@@ -106,3 +106,14 @@ export function loadConfig(envFile = '.env'): Config {
   if (existsSync(envFile)) process.loadEnvFile(envFile)
   return parseConfig(process.env)
 }
+
+/** loadConfig for entry points: a bad configuration prints what is wrong and exits 1. */
+export function loadConfigOrExit(envFile?: string): Config {
+  try {
+    return loadConfig(envFile)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(error.message)
+    process.exit(1)
+  }
+}

@@ -1,15 +1,8 @@
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfigOrExit } from './config.js'
 import { loggerOptions } from './logger.js'
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig()
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(1)
-}
+const config = loadConfigOrExit()
 
 const app = await buildApp(config, { logger: loggerOptions(config) })
 

@@ -61,7 +61,10 @@ export async function registerServices(
 ) {
   // One keep-alive pool for every upstream call the app makes (the chapter opened a client per request).
   // Uncapped by default: a stream holds its connection for its whole life, so a cap would queue streams.
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: config.UPSTREAM_MAX_CONNECTIONS || null })
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    connections: config.UPSTREAM_MAX_CONNECTIONS || null,
+  })
   app.addHook('onClose', async () => dispatcher.close())
 
   const openaiClient = config.OPENAI_API_KEY

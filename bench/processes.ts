@@ -1,0 +1,75 @@
+/** Starting and probing the processes a benchmark measures. */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { openSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+export const ROOT = new URL('..', import.meta.url).pathname
+
+// Whatever happens to the benchmark, the processes it started must not outlive it.
+const started = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of started) child.kill('SIGKILL')
+})
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+export interface Running {
+  child: ChildProcess
+  url: string
+  /** Event-loop delay since the last call, and RSS now (via the preloaded probe). */
+  probe(): Promise<{ p50: number; p99: number; max: number; rss: number }>
+  stop(): Promise<void>
+}
+
+/** Starts `node <args>` pinned to `cpu`, waits for GET /health (or any answer) on `port`. */
+export async function startNode(
+  name: string,
+  args: string[],
+  options: { cpu: string; port: number; env: Record<string, string> },
+): Promise<Running> {
+  const probeFile = join(tmpdir(), `probe-${name}-${process.pid}.json`)
+  const logs = openSync('/dev/null', 'w')
+  const child = spawn('taskset', ['-c', options.cpu, process.execPath, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env, PORT: String(options.port), PROBE_FILE: probeFile },
+    stdio: ['ignore', logs, 'inherit'],
+  })
+  started.add(child)
+  child.once('exit', () => started.delete(child))
+  const url = `http://127.0.0.1:${options.port}`
+  const deadline = Date.now() + 20_000
+  while (true) {
+    try {
+      await fetch(`${url}/health`)
+      break
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start`)
+      await sleep(100)
+    }
+  }
+  return {
+    child,
+    url,
+    async probe() {
+      child.kill('SIGUSR2')
+      await sleep(200)
+      return JSON.parse(readFileSync(probeFile, 'utf8'))
+    },
+    async stop() {
+      child.kill('SIGTERM')
+      await Promise.race([once(child, 'exit'), sleep(5_000)])
+      child.kill('SIGKILL')
+    },
+  }
+}
