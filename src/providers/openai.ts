@@ -1,10 +1,10 @@
-import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, type ClientOptions } from 'openai'
+import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import type {
   Response as OpenAIResponse,
   ResponseCreateParamsBase,
   ResponseUsage,
 } from 'openai/resources/responses/responses'
-import { type Agent, fetch as undiciFetch } from 'undici'
+import type { Agent } from 'undici'
 import {
   AppError,
   ClientClosedRequestError,
@@ -25,6 +25,7 @@ import {
   type Usage,
 } from './provider.js'
 import { parseRetryAfterMs } from './retry-after.js'
+import { createUndiciFetch } from './undici-fetch.js'
 
 export interface OpenAIProviderOptions {
   /** The API key; never logged. */
@@ -45,9 +46,7 @@ export function createOpenAIClient(options: OpenAIProviderOptions): OpenAI {
     baseURL: options.baseURL,
     timeout: options.timeoutMs,
     maxRetries: 0,
-    // undici's own fetch with its own Agent: Node's bundled fetch may not accept a newer dispatcher.
-    fetch: undiciFetch as unknown as typeof globalThis.fetch,
-    fetchOptions: { dispatcher: options.dispatcher } as unknown as ClientOptions['fetchOptions'],
+    fetch: createUndiciFetch(options.dispatcher),
   })
 }
 
