@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { registerErrorHandler } from './error-handler.js'
+import { RequestLog } from './logger.js'
 import { registerOpenApi } from './openapi.js'
 import { registerRequestContext, registerServerTiming, requestIdFor } from './request-context.js'
 import chatRoutes from './routes/chat.js'
@@ -28,6 +29,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       ? { loggerInstance: options.loggerInstance }
       : { logger: options.logger ?? false }),
     genReqId: requestIdFor,
+    logController: new RequestLog(),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Keep-alive longer than a typical load balancer's idle timeout, so it never reuses a closed socket.
     keepAliveTimeout: 72_000,
