@@ -157,14 +157,14 @@ export class StreamSession {
 
   async #startAttempt(): Promise<void> {
     this.#attempt = new AbortController()
-    const { provider, request, requestId } = this.#options
-    const iterator = provider
-      .stream(request, { signal: this.#attempt.signal, requestId })
-      [Symbol.asyncIterator]()
+    const { provider, request, requestId, timing } = this.#options
+    const call = { signal: this.#attempt.signal, requestId, timing }
+    const iterator = provider.stream(request, call)[Symbol.asyncIterator]()
     const signal = this.#attempt.signal
     let result: IteratorResult<StreamPart>
     try {
-      result = await this.#next(iterator)
+      // Until the first part, the time is the upstream's: it is what the Server-Timing header reports.
+      result = await timed(call, () => this.#next(iterator))
     } catch (error) {
       throw signal.reason instanceof AppError ? signal.reason : error
     } finally {

@@ -56,6 +56,7 @@ describe('POST /stream', () => {
     expect(response.headers.get('x-accel-buffering')).toBe('no')
     expect(response.headers.get('content-encoding')).toBeNull()
     expect(response.headers.get('x-request-id')).toBeTruthy()
+    expect(response.headers.get('server-timing')).toMatch(/^upstream;dur=[\d.]+, gateway;dur=[\d.]+$/)
   })
 
   it('streams a reasoning model, whose message follows a reasoning item', async () => {
