@@ -6,6 +6,7 @@
 const started = performance.now()
 const { LanceStore } = await import('../src/rag/stores/lancedb.js')
 const imported = performance.now()
+const rssAfterImport = process.memoryUsage().rss
 
 const input = JSON.parse(process.argv[2] ?? '{}') as {
   directory: string
@@ -22,6 +23,7 @@ const timed = async (work: () => Promise<unknown>) => {
   return performance.now() - start
 }
 const openMs = await timed(() => store.open(input.space))
+const rssAfterOpen = process.memoryUsage().rss
 const firstVectorMs = await timed(() => store.searchVector(vector, { topK: 5 }))
 const firstKeywordMs = await timed(() => store.searchKeyword(input.keywords, { topK: 5 }))
 const secondVectorMs = await timed(() => store.searchVector(vector, { topK: 5 }))
@@ -34,6 +36,8 @@ console.log(
     firstVectorMs,
     firstKeywordMs,
     secondVectorMs,
-    rssMb: process.memoryUsage().rss / 2 ** 20,
+    rssAfterImport,
+    rssAfterOpen,
+    rssAfterQueries: process.memoryUsage().rss,
   }),
 )

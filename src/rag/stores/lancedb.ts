@@ -179,7 +179,8 @@ export class LanceStore implements DocumentStore {
     let query = this.#tables()
       .chunks.vectorSearch(vector)
       .distanceType('cosine')
-      .select(CHUNK_COLUMNS)
+      // Naming the score column keeps LanceDB from warning on every query that it was left out.
+      .select([...CHUNK_COLUMNS, '_distance'])
       .limit(options.topK)
     const filter = filterClause(options.filter)
     if (filter) query = query.where(filter)
@@ -193,7 +194,7 @@ export class LanceStore implements DocumentStore {
     let query = this.#tables()
       .chunks.query()
       .fullTextSearch(text, { columns: ['text'] })
-      .select(CHUNK_COLUMNS)
+      .select([...CHUNK_COLUMNS, '_score'])
       .limit(options.topK)
     const filter = filterClause(options.filter)
     if (filter) query = query.where(filter)
