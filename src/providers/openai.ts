@@ -24,6 +24,7 @@ import {
   timed,
   type Usage,
 } from './provider.js'
+import { readResponseEvents } from './responses-events.js'
 import { parseRetryAfterMs } from './retry-after.js'
 import { createUndiciFetch } from './undici-fetch.js'
 
@@ -70,11 +71,11 @@ export class OpenAIProvider implements ChatProvider {
 
   async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
     try {
-      const events = await this.#client.responses.create(
-        { ...requestBody(request), stream: true },
-        requestOptions(options),
-      )
-      for await (const event of events) {
+      // The SDK sends the request and turns an error status into its typed error; the body is ours.
+      const response = await this.#client.responses
+        .create({ ...requestBody(request), stream: true }, requestOptions(options))
+        .asResponse()
+      for await (const event of readResponseEvents(response.body as ReadableStream<Uint8Array>)) {
         switch (event.type) {
           case 'response.created':
             yield { type: 'start', model: event.response.model }
@@ -91,18 +92,28 @@ export class OpenAIProvider implements ChatProvider {
             return
           }
           case 'response.failed': {
-            // The SDK yields a failed response rather than throwing it.
             const failure = event.response.error
             throw errorFromStreamFailure(failure?.code, failure?.message, event.type)
+          }
+          case 'error': {
+            // Observed live with the error nested under `error`; the spec has it flat.
+            const flat = event as unknown as {
+              code?: string | null
+              message?: string
+              error?: { code?: string; message?: string }
+            }
+            const failure = flat.error ?? flat
+            throw errorFromStreamFailure(failure.code, failure.message, 'error event')
           }
           default:
             yield { type: 'progress' }
         }
       }
     } catch (error) {
+      if (options.signal.aborted && !(error instanceof AppError)) return
       throw error instanceof AppError ? error : translateOpenAIError(error, request.model, options.signal)
     }
-    // An abort mid-stream ends the SDK's loop silently; the caller knows why it aborted.
+    // An abort mid-stream can end the body silently; the caller knows why it aborted.
     if (options.signal.aborted) return
     throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without a terminal event' })
   }
