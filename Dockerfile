@@ -10,8 +10,11 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and compiled JavaScript only, as the unprivileged node user.
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8000
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8000 RAG_DATA_DIR=/app/data
 WORKDIR /app
+# The embedded document store writes here: give it to the unprivileged user, and keep it in a volume.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME /app/data
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
