@@ -6,7 +6,9 @@ const config = loadConfigOrExit()
 
 const app = await buildApp(config, { logger: loggerOptions(config) })
 
-if (!config.OPENAI_API_KEY) app.log.warn('OPENAI_API_KEY is not set: /chat and /safe answer 503 until it is')
+if (!config.OPENAI_API_KEY) {
+  app.log.warn('OPENAI_API_KEY is not set: /chat, /safe, /stream and /rag answers are 503 until it is')
+}
 
 // Open the document store now, so a store built with other embeddings stops the start, not a request.
 try {
