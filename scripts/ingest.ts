@@ -6,7 +6,10 @@ import { SingleBar } from 'cli-progress'
 import { buildApp } from '../src/app.js'
 import { loadConfigOrExit } from '../src/config.js'
 import { collectFiles, parseFile } from '../src/rag/files.js'
-import type { IngestResult } from '../src/rag/ingest.js'
+import type { DocumentInput, IngestResult } from '../src/rag/ingest.js'
+
+/** Documents per store write: big enough to amortise a commit, small enough to show progress. */
+const BATCH_SIZE = 32
 
 const paths = process.argv.slice(2)
 if (paths.length === 0) {
@@ -32,22 +35,43 @@ try {
     clearOnComplete: false,
   })
   if (interactive) bar.start(files.length, 0, { file: '' })
+  // Documents go to the store in batches: one embedding call and one store write per batch.
+  let batch: { path: string; input: DocumentInput }[] = []
+  const flush = async () => {
+    const written = batch
+    batch = []
+    if (written.length === 0) return
+    try {
+      const outcomes = await app.rag.ingest(
+        written.map((entry) => entry.input),
+        call,
+      )
+      for (const [index, result] of outcomes.entries()) {
+        results.push(result)
+        if (!interactive) {
+          console.error(`${result.status.padEnd(9)} ${written[index]?.path} (${result.chunks} chunks)`)
+        }
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error)
+      for (const entry of written) failures.push(`${entry.path}: ${reason}`)
+    }
+  }
   for (const path of files) {
     if (interactive) bar.update({ file: path })
     try {
       const file = await parseFile(path)
-      const [result] = await app.rag.ingest(
-        [{ title: file.title, text: file.text, source: file.source, metadata: { format: file.format } }],
-        call,
-      )
-      if (result) results.push(result)
-      if (!interactive && result)
-        console.error(`${result.status.padEnd(9)} ${path} (${result.chunks} chunks)`)
+      batch.push({
+        path,
+        input: { title: file.title, text: file.text, source: file.source, metadata: { format: file.format } },
+      })
     } catch (error) {
       failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`)
     }
+    if (batch.length >= BATCH_SIZE) await flush()
     if (interactive) bar.increment()
   }
+  await flush()
   if (interactive) bar.stop()
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error))

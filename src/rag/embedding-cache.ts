@@ -9,6 +9,8 @@ export interface EmbeddingReport {
   fromCache: number
   /** Texts sent to the embedding model. */
   embedded: number
+  /** Hashes of the texts sent to the model (each once). */
+  embeddedHashes: string[]
 }
 
 export const textHash = (text: string) => createHash('sha256').update(text).digest('hex')
@@ -75,11 +77,8 @@ export class EmbeddingCache {
     const vectors = await Promise.all(
       hashes.map((hash) => found.get(hash) as Float32Array | Promise<Float32Array>),
     )
-    return {
-      vectors,
-      fromCache: texts.length - countFor(hashes, new Set(missing)),
-      embedded: countFor(hashes, new Set(missing)),
-    }
+    const embedded = countFor(hashes, new Set(missing))
+    return { vectors, fromCache: texts.length - embedded, embedded, embeddedHashes: missing }
   }
 
   #key(hash: string) {

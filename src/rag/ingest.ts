@@ -32,56 +32,87 @@ export class Ingestor {
   ) {}
 
   async ingest(input: DocumentInput, options: CallOptions): Promise<IngestResult> {
+    const [result] = await this.ingestMany([input], options)
+    return result as IngestResult
+  }
+
+  /**
+   * Ingests a batch: unchanged documents are skipped, the changed ones' chunks are embedded in one cached
+   * call (batched upstream) and written with one store call.
+   */
+  async ingestMany(inputs: DocumentInput[], options: CallOptions): Promise<IngestResult[]> {
+    const prepared = await Promise.all(inputs.map((input) => this.#prepare(input)))
+    const changed = prepared.filter((entry) => entry.result === undefined)
+    const texts = changed.flatMap((entry) => entry.pieces.map((piece) => piece.text))
+    const report =
+      this.embeddings && texts.length > 0 ? await this.embeddings.embed(texts, options) : undefined
+    const perText = new Map<string, 'embedded' | 'cached'>()
+    let offset = 0
+    const now = new Date().toISOString()
+    const entries = changed.map((entry) => {
+      const chunks: StoredChunk[] = entry.pieces.map((piece, index) => ({
+        id: `${entry.id}:${index}`,
+        documentId: entry.id,
+        index,
+        text: piece.text,
+        textHash: textHash(piece.text),
+        tokenCount: piece.tokenCount,
+        ...(report ? { vector: report.vectors[offset + index] } : {}),
+      }))
+      offset += entry.pieces.length
+      const document: StoredDocument = {
+        id: entry.id,
+        title: entry.title,
+        source: entry.source,
+        metadata: entry.metadata,
+        textHash: entry.hash,
+        chunkCount: chunks.length,
+        createdAt: entry.existing?.createdAt ?? now,
+        updatedAt: now,
+      }
+      return { document, chunks }
+    })
+    if (entries.length > 0) await this.store.upsertMany(entries)
+    for (const hash of report?.embeddedHashes ?? []) perText.set(hash, 'embedded')
+    return prepared.map((entry) => {
+      if (entry.result) return entry.result
+      // Count, per document, the chunks whose text had to be sent to the model in this batch.
+      let embedded = 0
+      for (const piece of entry.pieces) {
+        const hash = textHash(piece.text)
+        if (perText.get(hash) === 'embedded') {
+          embedded++
+          perText.set(hash, 'cached')
+        }
+      }
+      return {
+        id: entry.id,
+        status: entry.existing ? 'updated' : 'created',
+        chunks: entry.pieces.length,
+        embedded: report ? embedded : 0,
+        fromCache: report ? entry.pieces.length - embedded : 0,
+      }
+    })
+  }
+
+  async #prepare(input: DocumentInput) {
     const id = input.id ?? derivedId(input)
     const source = input.source ?? ''
     const title = input.title ?? titleOf(input.text, source)
     const metadata = input.metadata ?? {}
     const hash = textHash(input.text)
     const existing = await this.store.get(id)
-    if (
+    const unchanged =
       existing &&
       existing.textHash === hash &&
       existing.title === title &&
       existing.source === source &&
       sameMetadata(existing.metadata, metadata)
-    ) {
-      return { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
-    }
-    const pieces = chunkText(input.text, this.chunking)
-    const report = this.embeddings
-      ? await this.embeddings.embed(
-          pieces.map((piece) => piece.text),
-          options,
-        )
+    const result: IngestResult | undefined = unchanged
+      ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
       : undefined
-    const chunks: StoredChunk[] = pieces.map((piece, index) => ({
-      id: `${id}:${index}`,
-      documentId: id,
-      index,
-      text: piece.text,
-      textHash: textHash(piece.text),
-      tokenCount: piece.tokenCount,
-      ...(report ? { vector: report.vectors[index] } : {}),
-    }))
-    const now = new Date().toISOString()
-    const document: StoredDocument = {
-      id,
-      title,
-      source,
-      metadata,
-      textHash: hash,
-      chunkCount: chunks.length,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-    }
-    await this.store.upsert(document, chunks)
-    return {
-      id,
-      status: existing ? 'updated' : 'created',
-      chunks: chunks.length,
-      embedded: report?.embedded ?? 0,
-      fromCache: report?.fromCache ?? 0,
-    }
+    const pieces = unchanged ? [] : chunkText(input.text, this.chunking)
+    return { id, source, title, metadata, hash, existing, result, pieces }
   }
 }
 

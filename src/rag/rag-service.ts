@@ -61,10 +61,7 @@ export class RagService {
 
   async ingest(documents: DocumentInput[], call: CallOptions): Promise<IngestResult[]> {
     await this.ready()
-    const results: IngestResult[] = []
-    // One at a time: each document's embedding call is already batched, and the store writes serially.
-    for (const document of documents) results.push(await this.#ingestor.ingest(document, call))
-    return results
+    return this.#ingestor.ingestMany(documents, call)
   }
 
   async list(offset: number, limit: number): Promise<Page<StoredDocument>> {

@@ -76,6 +76,8 @@ export interface DocumentStore {
   open(space: EmbeddingSpace): Promise<void>
   /** Inserts or replaces a document and all its chunks, atomically for readers. */
   upsert(document: StoredDocument, chunks: StoredChunk[]): Promise<void>
+  /** The same for several documents in as few commits as the store allows (ingestion batches). */
+  upsertMany(entries: { document: StoredDocument; chunks: StoredChunk[] }[]): Promise<void>
   get(id: string): Promise<StoredDocument | undefined>
   /** The document's chunks in order, without vectors. */
   chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]>

@@ -124,6 +124,25 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(await store.searchKeyword('photovoltaic', { topK: 5 })).toEqual([])
     })
 
+    it('writes a batch of documents at once, replacing and trimming the ones it already had', async () => {
+      await seed()
+      const solar = makeDocument('solar', ['Wind turbines spin in the breeze.'])
+      const tea = makeDocument('tea', ['Green tea is steamed.', 'Black tea is oxidised.'])
+      await store.upsertMany([
+        { document: solar.document, chunks: withVectors(solar.chunks, 2) },
+        { document: tea.document, chunks: withVectors(tea.chunks, 5) },
+      ])
+      expect((await store.chunks('solar')).map((chunk) => chunk.id)).toEqual(['solar:0'])
+      expect((await store.chunks('tea')).map((chunk) => chunk.id)).toEqual(['tea:0', 'tea:1'])
+      expect((await store.list({ offset: 0, limit: 10 })).items.map((document) => document.id)).toEqual([
+        'bread',
+        'solar',
+        'tea',
+      ])
+      expect((await store.searchKeyword('oxidised', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual(['tea:1'])
+      await store.upsertMany([])
+    })
+
     it('lists documents by id, paged, with the total', async () => {
       await seed()
       await store.upsert(

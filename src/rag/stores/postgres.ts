@@ -1,4 +1,4 @@
-import { escapeIdentifier, Pool, type QueryConfig } from 'pg'
+import { escapeIdentifier, Pool, type PoolClient, type QueryConfig } from 'pg'
 import { fromSql, toSql } from 'pgvector'
 import {
   type DocumentStore,
@@ -105,57 +105,67 @@ export class PostgresStore implements DocumentStore {
   }
 
   async upsert(document: StoredDocument, chunks: StoredChunk[]): Promise<void> {
+    await this.upsertMany([{ document, chunks }])
+  }
+
+  /** All documents in one transaction: readers see the batch before or after, never half of it. */
+  async upsertMany(entries: { document: StoredDocument; chunks: StoredChunk[] }[]): Promise<void> {
     const { dimensions } = this.#opened()
-    const misfit = chunks.find((chunk) => chunk.vector && chunk.vector.length !== dimensions)
+    const misfit = entries
+      .flatMap((entry) => entry.chunks)
+      .find((chunk) => chunk.vector && chunk.vector.length !== dimensions)
     if (misfit) {
       throw new RangeError(
         `Chunk ${misfit.id} has a vector of ${misfit.vector?.length} dimensions; the store holds ${dimensions}`,
       )
     }
-    const table = `${this.#schema}.rag_chunks`
     await inTransaction(this.#pool, async (client) => {
-      await client.query(
-        `INSERT INTO ${this.#schema}.rag_documents
+      for (const { document, chunks } of entries) await this.#write(client, document, chunks, dimensions)
+    })
+  }
+
+  async #write(client: PoolClient, document: StoredDocument, chunks: StoredChunk[], dimensions: number) {
+    const table = `${this.#schema}.rag_chunks`
+    await client.query(
+      `INSERT INTO ${this.#schema}.rag_documents
           (id, title, source, metadata, text_hash, chunk_count, created_at, updated_at)
         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
         ON CONFLICT (id) DO UPDATE SET title = excluded.title, source = excluded.source,
           metadata = excluded.metadata, text_hash = excluded.text_hash, chunk_count = excluded.chunk_count,
           created_at = excluded.created_at, updated_at = excluded.updated_at`,
-        [
-          document.id,
-          document.title,
-          document.source,
-          JSON.stringify(document.metadata),
-          document.textHash,
-          document.chunkCount,
-          document.createdAt,
-          document.updatedAt,
-        ],
-      )
-      await client.query(`DELETE FROM ${table} WHERE document_id = $1`, [document.id])
-      for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
-        const batch = chunks.slice(start, start + INSERT_BATCH)
-        const values: unknown[] = [
-          document.id,
-          batch.map((chunk) => chunk.id),
-          batch.map((chunk) => chunk.index),
-          batch.map((chunk) => chunk.text),
-          batch.map((chunk) => chunk.textHash),
-          batch.map((chunk) => chunk.tokenCount),
-        ]
-        // Chunks without a vector, and every chunk of a keyword-only store, get no embedding.
-        const vectors = dimensions > 0
-        if (vectors)
-          values.push(batch.map((chunk) => (chunk.vector ? toSql(Array.from(chunk.vector)) : null)))
-        await client.query(
-          `INSERT INTO ${table} (id, document_id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})
+      [
+        document.id,
+        document.title,
+        document.source,
+        JSON.stringify(document.metadata),
+        document.textHash,
+        document.chunkCount,
+        document.createdAt,
+        document.updatedAt,
+      ],
+    )
+    await client.query(`DELETE FROM ${table} WHERE document_id = $1`, [document.id])
+    for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
+      const batch = chunks.slice(start, start + INSERT_BATCH)
+      const values: unknown[] = [
+        document.id,
+        batch.map((chunk) => chunk.id),
+        batch.map((chunk) => chunk.index),
+        batch.map((chunk) => chunk.text),
+        batch.map((chunk) => chunk.textHash),
+        batch.map((chunk) => chunk.tokenCount),
+      ]
+      // Chunks without a vector, and every chunk of a keyword-only store, get no embedding.
+      const vectors = dimensions > 0
+      if (vectors) values.push(batch.map((chunk) => (chunk.vector ? toSql(Array.from(chunk.vector)) : null)))
+      await client.query(
+        `INSERT INTO ${table} (id, document_id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})
           SELECT c.id, $1, c.idx, c.text, c.text_hash, c.token_count${vectors ? ', c.embedding::vector' : ''}
           FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::int[]${vectors ? ', $7::text[]' : ''})
             AS c(id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})`,
-          values,
-        )
-      }
-    })
+        values,
+      )
+    }
   }
 
   async get(id: string): Promise<StoredDocument | undefined> {
