@@ -293,7 +293,7 @@ export class LanceStore implements DocumentStore {
       if (chunk.vector?.length !== this.#space.dimensions) {
         throw new Error(`chunk ${chunk.id} has no ${this.#space.dimensions}-dimensional vector`)
       }
-      row.vector = Array.from(chunk.vector)
+      row.vector = chunk.vector
     }
     return row
   }
