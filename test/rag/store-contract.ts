@@ -139,7 +139,9 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
         'solar',
         'tea',
       ])
-      expect((await store.searchKeyword('oxidised', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual(['tea:1'])
+      expect((await store.searchKeyword('oxidised', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual([
+        'tea:1',
+      ])
       await store.upsertMany([])
     })
 
