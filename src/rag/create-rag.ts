@@ -5,7 +5,6 @@ import { type Embedder, OllamaEmbedder, OpenAIEmbedder } from '../providers/embe
 import type { OllamaProviderOptions } from '../providers/ollama.js'
 import { EmbeddingCache } from './embedding-cache.js'
 import { RagService } from './rag-service.js'
-import { LanceStore } from './stores/lancedb.js'
 import type { DocumentStore, EmbeddingSpace } from './types.js'
 
 export interface RagDependencies {
@@ -18,11 +17,13 @@ export interface RagDependencies {
 
 /** The store the config asks for: PostgreSQL when DATABASE_URL is set, else LanceDB under RAG_DATA_DIR. */
 export async function createStore(config: Config): Promise<DocumentStore> {
+  // Each adapter is loaded only when chosen: PostgreSQL deployments never load LanceDB's native module,
+  // and the embedded setup never loads the pg driver.
   if (config.DATABASE_URL) {
-    // Loaded only when used, so the embedded setup never loads the pg driver.
     const { PostgresStore } = await import('./stores/postgres.js')
     return new PostgresStore({ connectionString: config.DATABASE_URL })
   }
+  const { LanceStore } = await import('./stores/lancedb.js')
   return new LanceStore({ directory: config.RAG_DATA_DIR })
 }
 

@@ -77,8 +77,13 @@ export class EmbeddingCache {
     const vectors = await Promise.all(
       hashes.map((hash) => found.get(hash) as Float32Array | Promise<Float32Array>),
     )
-    const embedded = countFor(hashes, new Set(missing))
-    return { vectors, fromCache: texts.length - embedded, embedded, embeddedHashes: missing }
+    // `missing` holds each text sent upstream once; everything else came from a cache or a shared call.
+    return {
+      vectors,
+      fromCache: texts.length - missing.length,
+      embedded: missing.length,
+      embeddedHashes: missing,
+    }
   }
 
   #key(hash: string) {
@@ -103,17 +108,4 @@ export class EmbeddingCache {
     this.#memory.set(key, vector)
     if (this.#memory.size > this.#capacity) this.#memory.delete(this.#memory.keys().next().value as string)
   }
-}
-
-/** How many of `hashes` (with repeats) fall in `set`. */
-function countFor(hashes: string[], set: Set<string>): number {
-  const seen = new Set<string>()
-  let count = 0
-  for (const hash of hashes) {
-    if (set.has(hash) && !seen.has(hash)) {
-      seen.add(hash)
-      count++
-    }
-  }
-  return count
 }

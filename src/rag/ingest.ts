@@ -46,7 +46,6 @@ export class Ingestor {
     const texts = changed.flatMap((entry) => entry.pieces.map((piece) => piece.text))
     const report =
       this.embeddings && texts.length > 0 ? await this.embeddings.embed(texts, options) : undefined
-    const perText = new Map<string, 'embedded' | 'cached'>()
     let offset = 0
     const now = new Date().toISOString()
     const entries = changed.map((entry) => {
@@ -55,7 +54,7 @@ export class Ingestor {
         documentId: entry.id,
         index,
         text: piece.text,
-        textHash: textHash(piece.text),
+        textHash: piece.hash,
         tokenCount: piece.tokenCount,
         ...(report ? { vector: report.vectors[offset + index] } : {}),
       }))
@@ -73,18 +72,11 @@ export class Ingestor {
       return { document, chunks }
     })
     if (entries.length > 0) await this.store.upsertMany(entries)
-    for (const hash of report?.embeddedHashes ?? []) perText.set(hash, 'embedded')
+    // Each text sent to the model counts as embedded for the first document that has it.
+    const sent = new Set(report?.embeddedHashes)
     return prepared.map((entry) => {
       if (entry.result) return entry.result
-      // Count, per document, the chunks whose text had to be sent to the model in this batch.
-      let embedded = 0
-      for (const piece of entry.pieces) {
-        const hash = textHash(piece.text)
-        if (perText.get(hash) === 'embedded') {
-          embedded++
-          perText.set(hash, 'cached')
-        }
-      }
+      const embedded = entry.pieces.filter((piece) => sent.delete(piece.hash)).length
       return {
         id: entry.id,
         status: entry.existing ? 'updated' : 'created',
@@ -111,7 +103,9 @@ export class Ingestor {
     const result: IngestResult | undefined = unchanged
       ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
       : undefined
-    const pieces = unchanged ? [] : chunkText(input.text, this.chunking)
+    const pieces = unchanged
+      ? []
+      : chunkText(input.text, this.chunking).map((piece) => ({ ...piece, hash: textHash(piece.text) }))
     return { id, source, title, metadata, hash, existing, result, pieces }
   }
 }

@@ -2,23 +2,30 @@ import { RequestValidationError } from '../errors.js'
 import type { PromptBody, PromptQuery } from '../schemas/prompt.js'
 
 /**
- * The prompt may come from the query (the chapter's contract) or a JSON body, but from exactly one;
- * `model` falls back to the query, then to the given default.
+ * A required field the chapter takes as a query parameter and that may instead come in a JSON body:
+ * from exactly one of the two, reported as FastAPI would when it is missing.
  */
-export function promptFrom(query: PromptQuery, body: PromptBody, defaultModel: string) {
-  if (body && query.prompt !== undefined) {
+export function queryOrBody<T>(
+  name: string,
+  fromQuery: T | undefined,
+  body: object | null | undefined,
+  fromBody: T | undefined,
+): T {
+  if (body && fromQuery !== undefined) {
     throw new RequestValidationError([
-      {
-        loc: ['query', 'prompt'],
-        msg: 'Give prompt in the query or in the body, not both',
-        type: 'conflict',
-      },
+      { loc: ['query', name], msg: `Give ${name} in the query or in the body, not both`, type: 'conflict' },
     ])
   }
-  const prompt = body?.prompt ?? query.prompt
-  if (prompt === undefined) {
-    throw new RequestValidationError([{ loc: ['query', 'prompt'], msg: 'Field required', type: 'missing' }])
+  const value = body ? fromBody : fromQuery
+  if (value === undefined) {
+    throw new RequestValidationError([{ loc: ['query', name], msg: 'Field required', type: 'missing' }])
   }
+  return value
+}
+
+/** The prompt from the query or the body; `model` falls back to the query, then to the default. */
+export function promptFrom(query: PromptQuery, body: PromptBody, defaultModel: string) {
+  const prompt = queryOrBody('prompt', query.prompt, body, body?.prompt)
   return { prompt, model: body?.model ?? query.model ?? defaultModel }
 }
 

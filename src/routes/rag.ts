@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { RequestValidationError } from '../errors.js'
 import { callOptions } from '../request-context.js'
 import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
 import { ragBodySchema, ragQuerySchema, ragResponseSchema } from '../schemas/rag.js'
 import { SSE_HEADERS, toSse } from '../streaming/sse.js'
-import { openStream, sendStream } from '../streaming/streams.js'
+import type { RelayEvent } from '../streaming/stream-session.js'
+import { openStream, sendFrames, sendStream } from '../streaming/streams.js'
+import { queryOrBody } from './prompt-input.js'
 
 const ragRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
@@ -39,21 +40,7 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const body = request.body ?? undefined
-      if (body && request.query.query !== undefined) {
-        throw new RequestValidationError([
-          {
-            loc: ['query', 'query'],
-            msg: 'Give query in the query string or in the body, not both',
-            type: 'conflict',
-          },
-        ])
-      }
-      const question = body?.query ?? request.query.query
-      if (question === undefined) {
-        throw new RequestValidationError([
-          { loc: ['query', 'query'], msg: 'Field required', type: 'missing' },
-        ])
-      }
+      const question = queryOrBody('query', request.query.query, body, body?.query)
       const options = {
         topK: body?.top_k ?? app.config.RAG_TOP_K,
         filter: body?.filter,
@@ -66,9 +53,7 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
       const prepared = await app.rag.prepare(question, options, call)
       if (prepared.messages.length === 0) {
         // Nothing to ground an answer in: the whole stream is the sources frame and a done frame.
-        return reply
-          .headers(SSE_HEADERS)
-          .send(`id: 1\ndata: {"sources":[]}\n\nid: 2\ndata: {"done":true,"reason":"no_context"}\n\n`)
+        return sendFrames(reply, SSE_HEADERS, toSse(noContext(), undefined, { sources: [] }))
       }
       const session = await openStream(app, request, app.openai, {
         messages: prepared.messages,
@@ -79,6 +64,10 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
       )
     },
   )
+}
+
+async function* noContext(): AsyncGenerator<RelayEvent> {
+  yield { type: 'part', part: { type: 'end', finishReason: 'no_context' } }
 }
 
 export default ragRoutes

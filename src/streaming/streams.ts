@@ -76,6 +76,14 @@ export function sendStream(
       `stream failed after it began: ${error.message}`,
     )
   session.bindResponse(reply.raw)
-  const body = Readable.from(format(session.events(), onFailure), { objectMode: false })
-  return reply.headers(headers).send(body)
+  return sendFrames(reply, headers, format(session.events(), onFailure))
+}
+
+/** Sends already-formatted frames as a byte stream that Fastify pipes with backpressure. */
+export function sendFrames(
+  reply: FastifyReply,
+  headers: Record<string, string>,
+  frames: AsyncIterable<string>,
+) {
+  return reply.headers(headers).send(Readable.from(frames, { objectMode: false }))
 }
