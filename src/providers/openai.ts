@@ -169,11 +169,6 @@ export function translateOpenAIError(error: unknown, model: string, signal?: Abo
   if (error instanceof APIConnectionTimeoutError) {
     return new UpstreamTimeoutError({ cause: error, logDetail: 'upstream timed out' })
   }
-  if (error instanceof APIError && error.status === undefined && error.error) {
-    // An `error` event inside a stream: the SDK throws a bare APIError with the event's (nested or flat) error.
-    const body = error.error as { code?: string | null; message?: string }
-    return errorFromStreamFailure(body.code ?? error.code, body.message ?? error.message, 'error event')
-  }
   if (error instanceof APIError && error.status !== undefined) {
     const body = error.error as { message?: unknown } | undefined
     return errorFromUpstreamStatus({
