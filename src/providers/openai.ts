@@ -26,7 +26,7 @@ import {
 } from './provider.js'
 import { readResponseEvents } from './responses-events.js'
 import { parseRetryAfterMs } from './retry-after.js'
-import { createUndiciFetch } from './undici-fetch.js'
+import { bodyOf, createUndiciFetch } from './undici-fetch.js'
 
 export interface OpenAIProviderOptions {
   /** The API key; never logged. */
@@ -75,7 +75,7 @@ export class OpenAIProvider implements ChatProvider {
       const response = await this.#client.responses
         .create({ ...requestBody(request), stream: true }, requestOptions(options))
         .asResponse()
-      for await (const event of readResponseEvents(response.body as ReadableStream<Uint8Array>)) {
+      for await (const event of readResponseEvents(bodyOf(response))) {
         switch (event.type) {
           case 'response.created':
             yield { type: 'start', model: event.response.model }

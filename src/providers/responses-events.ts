@@ -14,16 +14,16 @@ const READ = new Set([
 export type RelayedEvent = ResponseStreamEvent | { type: 'progress' }
 
 /**
- * Reads a Responses API event stream (the SDK's raw response body) with a spec-compliant SSE parser,
+ * Reads a Responses API event stream (the raw response body) with a spec-compliant SSE parser,
  * decoding JSON only for the events the relay needs. The SDK's own stream decodes every event, the
  * whole response snapshots included (~30 µs an event here); this keeps the SDK for the request and its
  * errors and skips that work.
  */
-export async function* readResponseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<RelayedEvent> {
+export async function* readResponseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<RelayedEvent> {
   const pending: EventSourceMessage[] = []
   const parser = createParser({ onEvent: (message) => pending.push(message) })
   const decoder = new TextDecoder()
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     parser.feed(decoder.decode(chunk, { stream: true }))
     for (const message of pending.splice(0)) yield decode(message)
   }
