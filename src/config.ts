@@ -32,6 +32,8 @@ export const configSchema = z
     ),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalUrl(),
+    OPENAI_ORG_ID: optionalString,
+    OPENAI_PROJECT_ID: optionalString,
     DEFAULT_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).default('gpt-5')),
     OLLAMA_HOST: urlWithDefault('http://127.0.0.1:11434'),
     OLLAMA_DEFAULT_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).default('llama3.2')),

@@ -3,7 +3,7 @@ import { Agent } from 'undici'
 import type { Config } from './config.js'
 import { ProviderNotConfiguredError } from './errors.js'
 import { OllamaProvider } from './providers/ollama.js'
-import { createOpenAIClient, OpenAIProvider } from './providers/openai.js'
+import { OpenAIProvider } from './providers/openai.js'
 import type { ChatProvider } from './providers/provider.js'
 import { createRetryPolicy, type RetryPolicy } from './providers/retry.js'
 import { createRag } from './rag/create-rag.js'
@@ -67,25 +67,25 @@ export async function registerServices(
   })
   app.addHook('onClose', async () => dispatcher.close())
 
-  const openaiClient = config.OPENAI_API_KEY
-    ? createOpenAIClient({
+  const openai = config.OPENAI_API_KEY
+    ? {
         apiKey: config.OPENAI_API_KEY,
-        baseURL: config.OPENAI_BASE_URL,
+        baseURL: config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
+        organization: config.OPENAI_ORG_ID,
+        project: config.OPENAI_PROJECT_ID,
         timeoutMs: config.UPSTREAM_TIMEOUT_MS,
         dispatcher,
-      })
+      }
     : undefined
   const ollama = { host: config.OLLAMA_HOST, timeoutMs: config.UPSTREAM_TIMEOUT_MS, dispatcher }
-  const rag = await createRag(config, { openai: openaiClient, ollama, store: overrides.store })
+  const rag = await createRag(config, { openai, ollama, store: overrides.store })
   app.addHook('onClose', async () => rag.close())
 
   app.decorate('config', config)
   app.decorate(
     'openai',
     overrides.openai ??
-      (openaiClient
-        ? new OpenAIProvider(openaiClient)
-        : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
+      (openai ? new OpenAIProvider(openai) : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
   )
   app.decorate('ollama', overrides.ollama ?? new OllamaProvider(ollama))
   app.decorate('rag', rag)

@@ -1,11 +1,4 @@
-import { type Agent, errors as undiciErrors, request as undiciRequest } from 'undici'
-import {
-  AppError,
-  ClientClosedRequestError,
-  errorFromUpstreamStatus,
-  UpstreamTimeoutError,
-  UpstreamUnavailableError,
-} from '../errors.js'
+import { AppError, UpstreamUnavailableError } from '../errors.js'
 import { readLines } from '../streaming/ndjson.js'
 import {
   type CallOptions,
@@ -15,14 +8,11 @@ import {
   type StreamPart,
   timed,
 } from './provider.js'
+import { postJson, readJson, translateTransportError, type UpstreamEndpoint } from './upstream-http.js'
 
-export interface OllamaProviderOptions {
+export interface OllamaProviderOptions extends UpstreamEndpoint {
   /** Where Ollama listens, e.g. http://127.0.0.1:11434. */
   host: string
-  /** Longest wait for response headers (and, without streaming, the whole body). */
-  timeoutMs: number
-  /** The app's one keep-alive connection pool. */
-  dispatcher: Agent
 }
 
 /** The final line of an Ollama answer, and the whole body without streaming. */
@@ -52,11 +42,7 @@ export class OllamaProvider implements ChatProvider {
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
     const answer = await timed(options, async () => {
       const body = await this.#post(request, false, options)
-      try {
-        return (await body.json()) as OllamaChunk
-      } catch (error) {
-        throw translateOllamaError(error, options.signal)
-      }
+      return readJson<OllamaChunk>(body, options, 'Ollama')
     })
     return { text: textOf(answer), model: answer.model ?? request.model }
   }
@@ -81,7 +67,7 @@ export class OllamaProvider implements ChatProvider {
       }
     } catch (error) {
       if (options.signal.aborted) return
-      throw error instanceof AppError ? error : translateOllamaError(error, options.signal)
+      throw error instanceof AppError ? error : translateTransportError(error, options.signal, 'Ollama')
     }
     if (options.signal.aborted) return
     throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without its done line' })
@@ -101,59 +87,16 @@ export class OllamaProvider implements ChatProvider {
   }
 }
 
-/**
- * One POST to Ollama on the shared pool. Resolves with the body of a 2xx answer; rejects with our typed
- * error for anything else, reading Ollama's `{"error": "..."}` body.
- */
-export async function postToOllama(
+/** One POST to Ollama on the shared pool: the body of a 2xx answer, else our typed error. */
+export function postToOllama(
   ollama: OllamaProviderOptions,
   path: string,
   payload: object,
   { stream, model, call }: { stream: boolean; model: string; call: CallOptions },
 ) {
-  let response: Awaited<ReturnType<typeof undiciRequest>>
-  try {
-    response = await undiciRequest(new URL(path, ollama.host), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': call.requestId },
-      body: JSON.stringify(payload),
-      signal: call.signal,
-      dispatcher: ollama.dispatcher,
-      headersTimeout: ollama.timeoutMs,
-      // A stream's gaps are policed by the stream session; a whole answer by this timeout.
-      bodyTimeout: stream ? 0 : ollama.timeoutMs,
-    })
-  } catch (error) {
-    throw translateOllamaError(error, call.signal)
-  }
-  if (response.statusCode >= 200 && response.statusCode < 300) return response.body
-  const text = await response.body.text().catch(() => '')
-  throw errorFromUpstreamStatus({
-    status: response.statusCode,
-    message: errorMessageOf(text),
-    model,
-    cause: text,
-  })
+  return postJson(ollama, new URL(path, ollama.host), { upstream: 'Ollama', payload, stream, model, call })
 }
 
 function textOf(chunk: OllamaChunk): string {
   return chunk.response ?? chunk.message?.content ?? ''
-}
-
-function errorMessageOf(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown }
-    return typeof parsed.error === 'string' ? parsed.error : text
-  } catch {
-    return text
-  }
-}
-
-export function translateOllamaError(error: unknown, signal: AbortSignal): AppError {
-  if (signal.aborted) return new ClientClosedRequestError({ cause: error })
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-    return new UpstreamTimeoutError({ cause: error, logDetail: 'Ollama timed out' })
-  }
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-  return new UpstreamUnavailableError({ cause: error, logDetail: `Ollama failed: ${detail}` })
 }

@@ -1,18 +1,13 @@
-import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import type {
   Response as OpenAIResponse,
   ResponseCreateParamsBase,
   ResponseUsage,
 } from 'openai/resources/responses/responses'
-import type { Agent } from 'undici'
 import {
   AppError,
-  ClientClosedRequestError,
-  errorFromUpstreamStatus,
   sanitizeUpstreamMessage,
   UpstreamBadRequestError,
   UpstreamRateLimitError,
-  UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js'
 import {
@@ -25,57 +20,59 @@ import {
   type Usage,
 } from './provider.js'
 import { readResponseEvents } from './responses-events.js'
-import { parseRetryAfterMs } from './retry-after.js'
-import { bodyOf, createUndiciFetch } from './undici-fetch.js'
+import { postJson, readJson, translateTransportError, type UpstreamEndpoint } from './upstream-http.js'
 
-export interface OpenAIProviderOptions {
+export interface OpenAIOptions extends UpstreamEndpoint {
   /** The API key; never logged. */
   apiKey: string
-  /** Any Responses-compatible endpoint; the SDK default when undefined. */
-  baseURL?: string
-  /** Per-attempt upstream timeout. */
-  timeoutMs: number
-  /** The app's one keep-alive connection pool. */
-  dispatcher: Agent
+  /** Any Responses-compatible endpoint, e.g. https://api.openai.com/v1. */
+  baseURL: string
+  /** Sent as OpenAI-Organization / OpenAI-Project when set, as the SDK does. */
+  organization?: string
+  project?: string
 }
 
-/** OpenAI Responses API adapter. The SDK never retries: the app's retry policy is the only one. */
-/** The SDK client, set up once: our pool, our timeout, and no retries of its own. */
-export function createOpenAIClient(options: OpenAIProviderOptions): OpenAI {
-  return new OpenAI({
-    apiKey: options.apiKey,
-    baseURL: options.baseURL,
-    timeout: options.timeoutMs,
-    maxRetries: 0,
-    fetch: createUndiciFetch(options.dispatcher),
-  })
+/** One JSON POST to an OpenAI endpoint (`path` under the base URL): the 2xx body, else our typed error. */
+export function postToOpenAI(
+  openai: OpenAIOptions,
+  path: string,
+  payload: object,
+  { stream, model, call }: { stream: boolean; model: string; call: CallOptions },
+) {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${openai.apiKey}`,
+    accept: stream ? 'text/event-stream' : 'application/json',
+  }
+  if (openai.organization) headers['openai-organization'] = openai.organization
+  if (openai.project) headers['openai-project'] = openai.project
+  const url = `${openai.baseURL.replace(/\/+$/, '')}${path}`
+  return postJson(openai, url, { upstream: 'OpenAI', headers, payload, stream, model, call })
 }
 
+/**
+ * OpenAI Responses API adapter: one pooled undici request per call, the wire types from the official
+ * `openai` package. The SDK's own request path cost several times a whole baseline request
+ * (BENCHMARKS.md); the app's retry policy is the only one.
+ */
 export class OpenAIProvider implements ChatProvider {
-  readonly #client: OpenAI
+  readonly #options: OpenAIOptions
 
-  constructor(client: OpenAI) {
-    this.#client = client
+  constructor(options: OpenAIOptions) {
+    this.#options = options
   }
 
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
-    try {
-      const response = await timed(options, () =>
-        this.#client.responses.create({ ...requestBody(request), stream: false }, requestOptions(options)),
-      )
-      return { text: readOutputText(response), model: response.model }
-    } catch (error) {
-      throw translateOpenAIError(error, request.model, options.signal)
-    }
+    const response = await timed(options, async () => {
+      const body = await this.#post(request, false, options)
+      return readJson<OpenAIResponse>(body, options, 'OpenAI')
+    })
+    return { text: readOutputText(response), model: response.model ?? request.model }
   }
 
   async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
+    const body = await this.#post(request, true, options)
     try {
-      // The SDK sends the request and turns an error status into its typed error; the body is ours.
-      const response = await this.#client.responses
-        .create({ ...requestBody(request), stream: true }, requestOptions(options))
-        .asResponse()
-      for await (const event of readResponseEvents(bodyOf(response))) {
+      for await (const event of readResponseEvents(body)) {
         switch (event.type) {
           case 'response.created':
             yield { type: 'start', model: event.response.model }
@@ -110,12 +107,17 @@ export class OpenAIProvider implements ChatProvider {
         }
       }
     } catch (error) {
-      if (options.signal.aborted && !(error instanceof AppError)) return
-      throw error instanceof AppError ? error : translateOpenAIError(error, request.model, options.signal)
+      if (options.signal.aborted) return
+      throw error instanceof AppError ? error : translateTransportError(error, options.signal, 'OpenAI')
     }
     // An abort mid-stream can end the body silently; the caller knows why it aborted.
     if (options.signal.aborted) return
     throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without a terminal event' })
+  }
+
+  #post(request: GenerateRequest, stream: boolean, options: CallOptions) {
+    const payload = { ...requestBody(request), stream }
+    return postToOpenAI(this.#options, '/responses', payload, { stream, model: request.model, call: options })
   }
 }
 
@@ -124,10 +126,6 @@ function requestBody(request: GenerateRequest): ResponseCreateParamsBase {
   // Reasoning models (gpt-5, o-series) answer 400 to any temperature: send it only when asked.
   if (request.temperature !== undefined) body.temperature = request.temperature
   return body
-}
-
-export function requestOptions(options: CallOptions) {
-  return { signal: options.signal, headers: { 'x-request-id': options.requestId } }
 }
 
 function usageOf(usage: ResponseUsage | null | undefined): Usage | undefined {
@@ -160,27 +158,4 @@ export function readOutputText(response: Pick<OpenAIResponse, 'output'>): string
     }
   }
   return text
-}
-
-/** Maps whatever the SDK threw to one of our typed errors. */
-export function translateOpenAIError(error: unknown, model: string, signal?: AbortSignal): AppError {
-  if (error instanceof APIUserAbortError || signal?.aborted)
-    return new ClientClosedRequestError({ cause: error })
-  if (error instanceof APIConnectionTimeoutError) {
-    return new UpstreamTimeoutError({ cause: error, logDetail: 'upstream timed out' })
-  }
-  if (error instanceof APIError && error.status !== undefined) {
-    const body = error.error as { message?: unknown } | undefined
-    return errorFromUpstreamStatus({
-      status: error.status,
-      message: typeof body?.message === 'string' ? body.message : error.message,
-      code: error.code,
-      model,
-      retryAfterMs: parseRetryAfterMs(error.headers),
-      cause: error,
-    })
-  }
-  // Connection refused or reset, DNS failure, malformed upstream body: all "the upstream failed us".
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-  return new UpstreamUnavailableError({ cause: error, logDetail: `upstream connection failed: ${detail}` })
 }

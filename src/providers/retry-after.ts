@@ -2,7 +2,10 @@
  * Reads how long an upstream asked us to wait: `retry-after-ms` (OpenAI's, float milliseconds) first,
  * then the standard `retry-after` (seconds or an HTTP date). Undefined when absent or unreadable.
  */
-export function parseRetryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfterMs(
+  headers: Pick<Headers, 'get'> | undefined,
+  now = Date.now(),
+): number | undefined {
   if (!headers) return undefined
   const milliseconds = Number.parseFloat(headers.get('retry-after-ms') ?? '')
   if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds

@@ -1,15 +1,15 @@
-import type OpenAI from 'openai'
 import type { Config } from '../config.js'
 import { ProviderNotConfiguredError } from '../errors.js'
 import { type Embedder, OllamaEmbedder, OpenAIEmbedder } from '../providers/embeddings.js'
 import type { OllamaProviderOptions } from '../providers/ollama.js'
+import type { OpenAIOptions } from '../providers/openai.js'
 import { EmbeddingCache } from './embedding-cache.js'
 import { RagService } from './rag-service.js'
 import type { DocumentStore, EmbeddingSpace } from './types.js'
 
 export interface RagDependencies {
-  /** The OpenAI client, when OPENAI_API_KEY is set. */
-  openai: OpenAI | undefined
+  /** How to reach OpenAI, when OPENAI_API_KEY is set. */
+  openai: OpenAIOptions | undefined
   ollama: OllamaProviderOptions
   /** Replaces the store chosen from the config (tests). */
   store?: DocumentStore

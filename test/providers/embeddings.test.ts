@@ -2,7 +2,6 @@ import { Agent } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ModelNotFoundError, UpstreamUnavailableError } from '../../src/errors.js'
 import { OllamaEmbedder, OpenAIEmbedder } from '../../src/providers/embeddings.js'
-import { createOpenAIClient } from '../../src/providers/openai.js'
 import { lexicalEmbedding } from '../fakes/lexical-embedding.js'
 import { ollamaJsonReply } from '../fakes/ollama.js'
 import { embeddingsReply } from '../fakes/openai.js'
@@ -23,16 +22,15 @@ afterAll(async () => {
 })
 beforeEach(() => upstream.reset())
 
-const openai = () =>
-  createOpenAIClient({
-    apiKey: 'sk-test-embeddings',
-    baseURL: `${upstream.url}/v1`,
-    timeoutMs: 2_000,
-    dispatcher,
-  })
+const openai = () => ({
+  apiKey: 'sk-test-embeddings',
+  baseURL: `${upstream.url}/v1`,
+  timeoutMs: 2_000,
+  dispatcher,
+})
 
 describe('OpenAI embedder', () => {
-  it('decodes the base64 vectors the SDK asks for, in input order', async () => {
+  it('decodes the base64 vectors it asks for, in input order', async () => {
     upstream.reset({ kind: 'dynamic', respond: (request) => embeddingsReply(request) })
     const vectors = await new OpenAIEmbedder(openai(), 'text-embedding-3-small', 1536).embed(
       ['alpha', 'beta'],

@@ -60,7 +60,7 @@ describe('POST /chat', () => {
     expect(context.upstream.received[0]?.json).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0 })
   })
 
-  it('makes exactly one upstream attempt: the SDK does not retry on its own', async () => {
+  it('makes exactly one upstream attempt: /chat has no retry policy', async () => {
     context.upstream.enqueue({
       kind: 'json',
       status: 500,
@@ -70,6 +70,41 @@ describe('POST /chat', () => {
     const response = await chat(hello)
     expect(response.statusCode).toBe(502)
     expect(context.upstream.received).toHaveLength(1)
+  })
+
+  it('sends the organization and project headers only when configured', async () => {
+    expect(context.upstream.received.length).toBe(0)
+    await chat(hello)
+    expect(context.upstream.received[0]?.headers).not.toHaveProperty('openai-organization')
+    const { app } = await buildTestApp(
+      testConfig({
+        OPENAI_BASE_URL: `${context.upstream.url}/`,
+        OPENAI_ORG_ID: 'org-team',
+        OPENAI_PROJECT_ID: 'proj_gateway',
+      }),
+    )
+    const response = await app.inject({ method: 'POST', url: '/chat', payload: hello })
+    await app.close()
+    expect(response.statusCode).toBe(200)
+    const sent = context.upstream.received[1]
+    expect(sent?.url).toBe('/v1/responses')
+    expect(sent?.headers).toMatchObject({
+      'openai-organization': 'org-team',
+      'openai-project': 'proj_gateway',
+    })
+  })
+
+  it('answers 502 when the upstream says 200 but its body is not JSON', async () => {
+    context.upstream.enqueue({
+      kind: 'json',
+      status: 200,
+      body: '<html>captive portal</html>',
+      headers: { 'content-type': 'text/html' },
+    })
+    const response = await chat(hello)
+    expect(response.statusCode).toBe(502)
+    expect(response.json()).toEqual({ detail: 'The AI provider is unavailable' })
+    expect(response.body).not.toContain('captive')
   })
 
   it('echoes an acceptable x-request-id and forwards it upstream', async () => {
