@@ -25,10 +25,11 @@ export async function* readResponseEvents(body: AsyncIterable<Uint8Array>): Asyn
   const decoder = new TextDecoder()
   for await (const chunk of body) {
     parser.feed(decoder.decode(chunk, { stream: true }))
-    for (const message of pending.splice(0)) yield decode(message)
+    for (const message of pending) yield decode(message)
+    pending.length = 0
   }
   parser.feed(`${decoder.decode()}\n\n`)
-  for (const message of pending.splice(0)) yield decode(message)
+  for (const message of pending) yield decode(message)
 }
 
 function decode(message: EventSourceMessage): RelayedEvent {

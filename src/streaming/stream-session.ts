@@ -70,8 +70,12 @@ export class StreamSession {
   #lastDataAt = performance.now()
   #heartbeatDue = false
   #timer: NodeJS.Timeout | undefined
-  #wake: () => void = () => {}
-  #wakeup: Promise<typeof WAKE> = this.#newWakeup()
+  /** Set by a timer or `#end` so the relay loop looks at the session; cleared when it has. */
+  #woken = false
+  /** Settles the relay loop's current wait early; undefined while it is not waiting. */
+  #settleWait: ((value: typeof WAKE) => void) | undefined
+  /** The upstream sent its last part: closing then needs no abort. */
+  #completed = false
   readonly #onClientGone = () => this.#end(new ClientClosedRequestError())
   #response: ServerResponse | undefined
   #resolveClosed: () => void = () => {}
@@ -121,14 +125,15 @@ export class StreamSession {
       if (first.type === 'end') return
       let pending = this.#next(iterator)
       while (true) {
-        const outcome = await Promise.race([pending, this.#wakeup])
+        const outcome = await this.#waitFor(pending)
+        this.#settleWait = undefined
         const failure = this.#failure()
         if (failure) {
           if (!(failure instanceof ClientClosedRequestError)) yield { type: 'failure', error: failure }
           return
         }
         if (outcome === WAKE) {
-          this.#wakeup = this.#newWakeup()
+          this.#woken = false
           if (this.#heartbeatDue) {
             this.#heartbeatDue = false
             yield { type: 'heartbeat' }
@@ -183,6 +188,7 @@ export class StreamSession {
   }
 
   #data(part: StreamPart): RelayEvent {
+    if (part.type === 'end') this.#completed = true
     if (part.type !== 'progress') this.#lastDataAt = performance.now()
     return { type: 'part', part }
   }
@@ -232,8 +238,10 @@ export class StreamSession {
   #close() {
     clearTimeout(this.#timer)
     this.#options.clientSignal.removeEventListener('abort', this.#onClientGone)
-    // Whatever ended the session, the upstream request must not outlive it.
-    if (!this.#attempt.signal.aborted) this.#attempt.abort(new ClientClosedRequestError())
+    // Whatever ended the session, the upstream request must not outlive it. After the upstream's last
+    // part, finishing the provider's generator releases its body; otherwise abort the request.
+    if (this.#completed) this.#iterator?.return?.(undefined).catch(() => {})
+    else if (!this.#attempt.signal.aborted) this.#attempt.abort(new ClientClosedRequestError())
     if (!this.#response || this.#response.closed) this.#forget()
   }
 
@@ -242,9 +250,20 @@ export class StreamSession {
     this.#resolveClosed()
   }
 
-  #newWakeup(): Promise<typeof WAKE> {
-    return new Promise((resolve) => {
-      this.#wake = () => resolve(WAKE)
+  #wake() {
+    this.#woken = true
+    this.#settleWait?.(WAKE)
+  }
+
+  /**
+   * The next part, or WAKE as soon as a timer or `#end` wants the loop's attention. A fresh promise per
+   * wait: racing one long-lived wake-up promise would pile a reaction onto it for every event.
+   */
+  #waitFor(pending: Promise<IteratorResult<StreamPart>>) {
+    if (this.#woken) return WAKE
+    return new Promise<IteratorResult<StreamPart> | typeof WAKE>((resolve, reject) => {
+      this.#settleWait = resolve
+      pending.then(resolve, reject)
     })
   }
 }
