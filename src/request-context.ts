@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { CallOptions, UpstreamTiming } from './providers/provider.js'
 
 declare module 'fastify' {
@@ -47,18 +47,20 @@ export function callOptions(request: FastifyRequest): CallOptions {
 }
 
 /**
- * `Server-Timing: upstream;dur=…, gateway;dur=…` on every response (W3C Server Timing): the time spent
- * waiting on AI providers and the rest, in milliseconds, up to when the headers leave. Browser devtools
- * and any client can read the gateway's overhead from it. For a stream, "upstream" is the wait for the
- * first event.
+ * `Server-Timing: upstream;dur=…, gateway;dur=…` (W3C Server Timing): the time spent waiting on AI
+ * providers and the rest, in milliseconds, up to when the headers leave. Browser devtools and any client
+ * can read the gateway's overhead from it. For a stream, "upstream" is the wait for the first event.
  */
+export function serverTiming(reply: FastifyReply): string {
+  const total = reply.elapsedTime
+  const upstream = Math.min(reply.request.timing.upstreamMs, total)
+  return `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${(total - upstream).toFixed(2)}`
+}
+
+/** Puts the Server-Timing header on every response Fastify sends (streams set it themselves). */
 export function registerServerTiming(app: FastifyInstance) {
-  app.addHook('onSend', async (request, reply) => {
-    const total = reply.elapsedTime
-    const upstream = Math.min(request.timing.upstreamMs, total)
-    reply.header(
-      'server-timing',
-      `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${(total - upstream).toFixed(2)}`,
-    )
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('server-timing', serverTiming(reply))
+    done(null, payload)
   })
 }

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { callOptions } from '../request-context.js'
 import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema, promptResponseSchema } from '../schemas/prompt.js'
-import { NDJSON_HEADERS, toNdjson } from '../streaming/ndjson.js'
+import { NDJSON_HEADERS, ndjsonFormat } from '../streaming/ndjson.js'
 import { openStream, sendStream } from '../streaming/streams.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
@@ -68,7 +68,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { prompt, model } = promptFrom(request.query, request.body, app.config.OLLAMA_DEFAULT_MODEL)
       const session = await openStream(app, request, app.ollama, { messages: asMessages(prompt), model })
-      return sendStream(reply, session, NDJSON_HEADERS, toNdjson)
+      return sendStream(reply, session, NDJSON_HEADERS, ndjsonFormat)
     },
   )
 }

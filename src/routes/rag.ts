@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { callOptions } from '../request-context.js'
 import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
 import { ragBodySchema, ragQuerySchema, ragResponseSchema } from '../schemas/rag.js'
-import { SSE_HEADERS, toSse } from '../streaming/sse.js'
+import { SSE_HEADERS, sseFormat } from '../streaming/sse.js'
 import type { RelayEvent } from '../streaming/stream-session.js'
 import { openStream, sendFrames, sendStream } from '../streaming/streams.js'
 import { queryOrBody } from './prompt-input.js'
@@ -53,14 +53,14 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
       const prepared = await app.rag.prepare(question, options, call)
       if (prepared.messages.length === 0) {
         // Nothing to ground an answer in: the whole stream is the sources frame and a done frame.
-        return sendFrames(reply, SSE_HEADERS, toSse(noContext(), undefined, { sources: [] }))
+        return sendFrames(reply, SSE_HEADERS, noContext(), sseFormat(undefined, { sources: [] }))
       }
       const session = await openStream(app, request, app.openai, {
         messages: prepared.messages,
         model: options.model,
       })
-      return sendStream(reply, session, SSE_HEADERS, (events, onFailure) =>
-        toSse(events, onFailure, { sources: prepared.sources }),
+      return sendStream(reply, session, SSE_HEADERS, (onFailure) =>
+        sseFormat(onFailure, { sources: prepared.sources }),
       )
     },
   )

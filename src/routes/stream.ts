@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema } from '../schemas/prompt.js'
-import { SSE_HEADERS, toSse } from '../streaming/sse.js'
+import { SSE_HEADERS, sseFormat } from '../streaming/sse.js'
 import { openStream, sendStream } from '../streaming/streams.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
@@ -41,7 +41,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { prompt, model } = promptFrom(request.query, request.body, app.config.DEFAULT_MODEL)
       const session = await openStream(app, request, app.openai, { messages: asMessages(prompt), model })
-      return sendStream(reply, session, SSE_HEADERS, toSse)
+      return sendStream(reply, session, SSE_HEADERS, sseFormat)
     },
   )
 
@@ -57,7 +57,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { prompt, model } = promptFrom(request.query, undefined, app.config.DEFAULT_MODEL)
       const session = await openStream(app, request, app.openai, { messages: asMessages(prompt), model })
-      return sendStream(reply, session, SSE_HEADERS, toSse)
+      return sendStream(reply, session, SSE_HEADERS, sseFormat)
     },
   )
 }

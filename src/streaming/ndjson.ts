@@ -1,5 +1,5 @@
 import type { AppError } from '../errors.js'
-import type { RelayEvent } from './stream-session.js'
+import type { WireFormat } from './streams.js'
 
 export const NDJSON_HEADERS = {
   'content-type': 'application/x-ndjson',
@@ -11,14 +11,15 @@ export const NDJSON_HEADERS = {
  * Relays the upstream's own NDJSON lines, each ending in `\n` (the chapter lost the newlines). A failure
  * after the stream began becomes one last `{"error": "<safe message>"}` line, Ollama's own shape.
  */
-export async function* toNdjson(events: AsyncIterable<RelayEvent>, onFailure?: (error: AppError) => void) {
-  for await (const event of events) {
-    if (event.type === 'failure') {
-      onFailure?.(event.error)
-      yield `${JSON.stringify({ error: event.error.message })}\n`
-    } else if (event.type === 'part' && event.part.raw !== undefined) {
-      yield `${event.part.raw}\n`
-    }
+export function ndjsonFormat(onFailure?: (error: AppError) => void): WireFormat {
+  return {
+    frame(event) {
+      if (event.type === 'failure') {
+        onFailure?.(event.error)
+        return `${JSON.stringify({ error: event.error.message })}\n`
+      }
+      return event.type === 'part' && event.part.raw !== undefined ? `${event.part.raw}\n` : undefined
+    },
   }
 }
 

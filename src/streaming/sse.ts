@@ -1,5 +1,5 @@
 import type { AppError } from '../errors.js'
-import type { RelayEvent } from './stream-session.js'
+import type { WireFormat } from './streams.js'
 
 /** Headers for an event stream that proxies must neither buffer nor compress. */
 export const SSE_HEADERS = {
@@ -11,31 +11,29 @@ export const SSE_HEADERS = {
 /**
  * The chapter's SSE frames: `{"content": delta}` per text delta, `{"done": true}` at the end (with
  * `reason` when the answer was cut short), `{"error": "stream_error", "detail"}` on a failure after the
- * stream began, and comments (`: stream open` once the upstream answers, `: ping` as heartbeats). Every data frame carries an increasing `id:`.
+ * stream began, and comments (`: stream open` once the upstream answers, `: ping` as heartbeats). Every
+ * data frame carries an increasing `id:`. `preface` is a data frame sent before any other (/rag's sources).
  */
-export async function* toSse(
-  events: AsyncIterable<RelayEvent>,
-  onFailure?: (error: AppError) => void,
-  /** A data frame sent before any other (e.g. /rag's sources). */
-  preface?: object,
-) {
+export function sseFormat(onFailure?: (error: AppError) => void, preface?: object): WireFormat {
   let id = 0
-  const frame = (payload: object) => `id: ${++id}\ndata: ${JSON.stringify(payload)}\n\n`
-  if (preface) yield frame(preface)
-  for await (const event of events) {
-    if (event.type === 'heartbeat') {
-      yield ': ping\n\n'
-    } else if (event.type === 'part' && event.part.type === 'start') {
+  const data = (payload: object) => `id: ${++id}\ndata: ${JSON.stringify(payload)}\n\n`
+  return {
+    first: preface ? data(preface) : undefined,
+    frame(event) {
+      if (event.type === 'heartbeat') return ': ping\n\n'
+      if (event.type === 'failure') {
+        onFailure?.(event.error)
+        return data({ error: 'stream_error', detail: event.error.message })
+      }
+      const { part } = event
       // Puts the 200 and its headers on the wire now, not with the first token (reasoning can take long).
-      yield ': stream open\n\n'
-    } else if (event.type === 'failure') {
-      onFailure?.(event.error)
-      yield frame({ error: 'stream_error', detail: event.error.message })
-    } else if (event.part.type === 'text-delta' && event.part.text !== '') {
-      yield frame({ content: event.part.text })
-    } else if (event.part.type === 'end') {
-      const { finishReason } = event.part
-      yield frame(finishReason === 'stop' ? { done: true } : { done: true, reason: finishReason })
-    }
+      if (part.type === 'start') return ': stream open\n\n'
+      if (part.type === 'text-delta') return part.text === '' ? undefined : data({ content: part.text })
+      if (part.type === 'end') {
+        const { finishReason } = part
+        return data(finishReason === 'stop' ? { done: true } : { done: true, reason: finishReason })
+      }
+      return undefined
+    },
   }
 }
