@@ -8,7 +8,14 @@ import {
   type StreamPart,
   timed,
 } from './provider.js'
-import { postJson, readJson, translateTransportError, type UpstreamEndpoint } from './upstream-http.js'
+import {
+  chunksOf,
+  postJson,
+  readJson,
+  releaseBody,
+  translateTransportError,
+  type UpstreamEndpoint,
+} from './upstream-http.js'
 
 export interface OllamaProviderOptions extends UpstreamEndpoint {
   /** Where Ollama listens, e.g. http://127.0.0.1:11434. */
@@ -50,7 +57,7 @@ export class OllamaProvider implements ChatProvider {
   async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
     const body = await this.#post(request, true, options)
     try {
-      for await (const line of readLines(body)) {
+      for await (const line of readLines(chunksOf(body))) {
         const chunk = JSON.parse(line) as OllamaChunk
         // Ollama reports a failure after the first byte as a line with status 200.
         if (chunk.error !== undefined) {
@@ -68,6 +75,8 @@ export class OllamaProvider implements ChatProvider {
     } catch (error) {
       if (options.signal.aborted) return
       throw error instanceof AppError ? error : translateTransportError(error, options.signal, 'Ollama')
+    } finally {
+      releaseBody(body)
     }
     if (options.signal.aborted) return
     throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without its done line' })

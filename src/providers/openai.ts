@@ -20,7 +20,14 @@ import {
   type Usage,
 } from './provider.js'
 import { readResponseEvents } from './responses-events.js'
-import { postJson, readJson, translateTransportError, type UpstreamEndpoint } from './upstream-http.js'
+import {
+  chunksOf,
+  postJson,
+  readJson,
+  releaseBody,
+  translateTransportError,
+  type UpstreamEndpoint,
+} from './upstream-http.js'
 
 export interface OpenAIOptions extends UpstreamEndpoint {
   /** The API key; never logged. */
@@ -72,7 +79,7 @@ export class OpenAIProvider implements ChatProvider {
   async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
     const body = await this.#post(request, true, options)
     try {
-      for await (const event of readResponseEvents(body)) {
+      for await (const event of readResponseEvents(chunksOf(body))) {
         switch (event.type) {
           case 'response.created':
             yield { type: 'start', model: event.response.model }
@@ -109,6 +116,8 @@ export class OpenAIProvider implements ChatProvider {
     } catch (error) {
       if (options.signal.aborted) return
       throw error instanceof AppError ? error : translateTransportError(error, options.signal, 'OpenAI')
+    } finally {
+      releaseBody(body)
     }
     // An abort mid-stream can end the body silently; the caller knows why it aborted.
     if (options.signal.aborted) return

@@ -43,7 +43,7 @@ export async function postJson(
   endpoint: UpstreamEndpoint,
   url: URL | string,
   post: UpstreamPost,
-): Promise<Dispatcher.ResponseData['body']> {
+): Promise<Body> {
   let response: Dispatcher.ResponseData
   try {
     response = await request(url, {
@@ -75,12 +75,24 @@ export async function postJson(
   })
 }
 
+type Body = Dispatcher.ResponseData['body']
+
+/**
+ * A streamed body's chunks, for a reader that stops at the upstream's terminal event, usually just before
+ * the body's last bytes. Stopping must not destroy the body: that builds an AbortError with its stack
+ * for every stream (~3 % of /stream's CPU, measured); `releaseBody` drains the tail instead.
+ */
+export function chunksOf(body: Body): AsyncIterable<Uint8Array> {
+  return body.iterator({ destroyOnReturn: false })
+}
+
+/** Lets go of a body once its reader is done: the rest is read and dropped (undici's dump, ≤128 KiB). */
+export function releaseBody(body: Body): void {
+  void body.dump()
+}
+
 /** Reads a whole JSON answer; a body that is not JSON is the upstream failing us. */
-export async function readJson<T>(
-  body: Dispatcher.ResponseData['body'],
-  call: CallOptions,
-  upstream: string,
-): Promise<T> {
+export async function readJson<T>(body: Body, call: CallOptions, upstream: string): Promise<T> {
   try {
     return (await body.json()) as T
   } catch (error) {
