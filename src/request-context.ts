@@ -28,7 +28,7 @@ export function requestIdFor(request: IncomingMessage): string {
 export function registerRequestContext(app: FastifyInstance) {
   app.decorateRequest('clientSignal', undefined as unknown as AbortSignal)
   app.decorateRequest('timing', undefined as unknown as FastifyRequest['timing'])
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     request.timing = { upstreamMs: 0 }
     reply.header('x-request-id', request.id)
     const controller = new AbortController()
@@ -38,6 +38,7 @@ export function registerRequestContext(app: FastifyInstance) {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
     })
+    done()
   })
 }
 
