@@ -1,6 +1,6 @@
 import { basename } from 'node:path'
 import type { CallOptions } from '../providers/provider.js'
-import { type ChunkingOptions, chunkText } from './chunker.js'
+import type { ChunkingOptions } from './chunker.js'
 import { type EmbeddingCache, textHash } from './embedding-cache.js'
 import type { DocumentStore, Metadata, StoredChunk, StoredDocument } from './types.js'
 
@@ -103,6 +103,7 @@ export class Ingestor {
     const result: IngestResult | undefined = unchanged
       ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
       : undefined
+    const { chunkText } = await loadChunker()
     const pieces = unchanged
       ? []
       : chunkText(input.text, this.chunking).map((piece) => ({ ...piece, hash: textHash(piece.text) }))
@@ -111,6 +112,13 @@ export class Ingestor {
 }
 
 /** Without an id, the same source (else the same text) maps to the same document, so re-sending replaces. */
+/**
+ * The chunker counts tokens with gpt-tokenizer, whose o200k tables take ~34 MiB of heap: loaded on the
+ * first ingest, not at boot, so a server that only relays chat keeps a small heap and short GC pauses
+ * (event-loop delay with 2,000 open streams, BENCHMARKS.md).
+ */
+const loadChunker = () => import('./chunker.js')
+
 export function derivedId(input: Pick<DocumentInput, 'source' | 'text'>): string {
   return `doc_${textHash(input.source ? `source:${input.source}` : `text:${input.text}`).slice(0, 24)}`
 }
