@@ -38,18 +38,23 @@ const fake = await startNode('fake', ['--import', 'tsx', 'bench/fake-upstream.ts
   env: { DELTAS: '20', DELAY_MS: '0' },
 })
 const servers: Record<'gateway' | 'baseline', Running> = {
-  gateway: await startNode('gateway', ['--import', './bench/event-loop-probe.mjs', 'dist/server.js'], {
-    cpu: SERVER_CPU,
-    port: await freePort(),
-    env: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
-      OPENAI_BASE_URL: `${fake.url}/v1`,
-      OLLAMA_HOST: fake.url,
-      RAG_DATA_DIR: '/tmp/bench-rag-data',
+  // The V8 flag production runs with (npm start, Dockerfile).
+  gateway: await startNode(
+    'gateway',
+    ['--max-semi-space-size=64', '--import', './bench/event-loop-probe.mjs', 'dist/server.js'],
+    {
+      cpu: SERVER_CPU,
+      port: await freePort(),
+      env: {
+        NODE_ENV: 'production',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+        OPENAI_API_KEY: 'sk-bench-not-a-real-key',
+        OPENAI_BASE_URL: `${fake.url}/v1`,
+        OLLAMA_HOST: fake.url,
+        RAG_DATA_DIR: '/tmp/bench-rag-data',
+      },
     },
-  }),
+  ),
   baseline: await startNode(
     'baseline',
     ['--import', 'tsx', '--import', './bench/event-loop-probe.mjs', 'bench/baseline.ts'],
@@ -211,7 +216,7 @@ const minutes = ((performance.now() - started) / 60_000).toFixed(1)
 const section = `## Gateway overhead (\`npm run bench\`)
 
 Run of ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version},
-fastify ${version('fastify')}, openai ${version('openai')}, undici ${version('undici')}, wrk ${execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1'], { encoding: 'utf8' }).split(' ')[1] ?? ''}.
+fastify ${version('fastify')}, undici ${version('undici')}, wrk ${execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1'], { encoding: 'utf8' }).split(' ')[1] ?? ''}.
 ${ROUNDS} alternating rounds of ${SECONDS} s per scenario, medians; servers pinned to CPU ${SERVER_CPU}, wrk, the
 stream client and the fake upstream to CPU ${LOAD_CPU}; gateway LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'} (the production default).
 The run took ${minutes} minutes.

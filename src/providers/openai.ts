@@ -19,7 +19,7 @@ import {
   timed,
   type Usage,
 } from './provider.js'
-import { readResponseEvents } from './responses-events.js'
+import { PROGRESS, type RelayedEvent, ResponseEventDecoder } from './responses-events.js'
 import {
   chunksOf,
   postJson,
@@ -78,39 +78,13 @@ export class OpenAIProvider implements ChatProvider {
 
   async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
     const body = await this.#post(request, true, options)
+    const decoder = new ResponseEventDecoder()
     try {
-      for await (const event of readResponseEvents(chunksOf(body))) {
-        switch (event.type) {
-          case 'response.created':
-            yield { type: 'start', model: event.response.model }
-            break
-          case 'response.output_text.delta':
-            yield { type: 'text-delta', text: event.delta }
-            break
-          case 'response.completed':
-            yield { type: 'end', finishReason: 'stop', usage: usageOf(event.response.usage) }
-            return
-          case 'response.incomplete': {
-            const reason = event.response.incomplete_details?.reason ?? 'incomplete'
-            yield { type: 'end', finishReason: reason, usage: usageOf(event.response.usage) }
-            return
-          }
-          case 'response.failed': {
-            const failure = event.response.error
-            throw errorFromStreamFailure(failure?.code, failure?.message, event.type)
-          }
-          case 'error': {
-            // Observed live with the error nested under `error`; the spec has it flat.
-            const flat = event as unknown as {
-              code?: string | null
-              message?: string
-              error?: { code?: string; message?: string }
-            }
-            const failure = flat.error ?? flat
-            throw errorFromStreamFailure(failure.code, failure.message, 'error event')
-          }
-          default:
-            yield { type: 'progress' }
+      for await (const chunk of chunksOf(body)) {
+        for (const event of decoder.push(chunk)) {
+          const part = partOf(event)
+          yield part
+          if (part.type === 'end') return
         }
       }
     } catch (error) {
@@ -127,6 +101,38 @@ export class OpenAIProvider implements ChatProvider {
   #post(request: GenerateRequest, stream: boolean, options: CallOptions) {
     const payload = { ...requestBody(request), stream }
     return postToOpenAI(this.#options, '/responses', payload, { stream, model: request.model, call: options })
+  }
+}
+
+/** The part an upstream event stands for; a failure event throws its typed error. */
+function partOf(event: RelayedEvent): StreamPart {
+  switch (event.type) {
+    case 'response.created':
+      return { type: 'start', model: event.response.model }
+    case 'response.output_text.delta':
+      return { type: 'text-delta', text: event.delta }
+    case 'response.completed':
+      return { type: 'end', finishReason: 'stop', usage: usageOf(event.response.usage) }
+    case 'response.incomplete': {
+      const reason = event.response.incomplete_details?.reason ?? 'incomplete'
+      return { type: 'end', finishReason: reason, usage: usageOf(event.response.usage) }
+    }
+    case 'response.failed': {
+      const failure = event.response.error
+      throw errorFromStreamFailure(failure?.code, failure?.message, event.type)
+    }
+    case 'error': {
+      // Observed live with the error nested under `error`; the spec has it flat.
+      const flat = event as unknown as {
+        code?: string | null
+        message?: string
+        error?: { code?: string; message?: string }
+      }
+      const failure = flat.error ?? flat
+      throw errorFromStreamFailure(failure.code, failure.message, 'error event')
+    }
+    default:
+      return PROGRESS
   }
 }
 

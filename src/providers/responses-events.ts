@@ -11,30 +11,33 @@ const READ = new Set([
   'error',
 ])
 
-export type RelayedEvent = ResponseStreamEvent | { type: 'progress' }
+/** One shared object for every event the relay does not read. */
+export const PROGRESS = Object.freeze({ type: 'progress' as const })
+
+export type RelayedEvent = ResponseStreamEvent | typeof PROGRESS
 
 /**
- * Reads a Responses API event stream (the raw response body) with a spec-compliant SSE parser,
- * decoding JSON only for the events the relay needs. The SDK's own stream decodes every event, the
- * whole response snapshots included (~30 µs an event here); this keeps the SDK for the request and its
- * errors and skips that work.
+ * Decodes a Responses API event stream chunk by chunk with a spec-compliant SSE parser (an event cut
+ * off by the end of the body is dropped, as the spec says), decoding JSON only for the events the relay
+ * reads. Synchronous on purpose: the provider's loop over the body is the only async step per chunk,
+ * not one more generator per event (measured on /stream, BENCHMARKS.md).
  */
-export async function* readResponseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<RelayedEvent> {
-  const pending: EventSourceMessage[] = []
-  const parser = createParser({ onEvent: (message) => pending.push(message) })
-  const decoder = new TextDecoder()
-  for await (const chunk of body) {
-    parser.feed(decoder.decode(chunk, { stream: true }))
-    for (const message of pending) yield decode(message)
-    pending.length = 0
+export class ResponseEventDecoder {
+  readonly #events: RelayedEvent[] = []
+  readonly #parser = createParser({ onEvent: (message) => this.#events.push(decode(message)) })
+  readonly #text = new TextDecoder()
+
+  /** The events this chunk completes. The array is reused: read it before the next call. */
+  push(chunk: Uint8Array): readonly RelayedEvent[] {
+    this.#events.length = 0
+    this.#parser.feed(this.#text.decode(chunk, { stream: true }))
+    return this.#events
   }
-  parser.feed(`${decoder.decode()}\n\n`)
-  for (const message of pending) yield decode(message)
 }
 
 function decode(message: EventSourceMessage): RelayedEvent {
   // The `event:` line names the type; without one, the JSON's own `type` does.
-  if (message.event && !READ.has(message.event)) return { type: 'progress' }
+  if (message.event && !READ.has(message.event)) return PROGRESS
   const event = JSON.parse(message.data) as ResponseStreamEvent
-  return READ.has(event.type) ? event : { type: 'progress' }
+  return READ.has(event.type) ? event : PROGRESS
 }
