@@ -59,6 +59,15 @@ describe('POST /stream', () => {
     expect(response.headers.get('server-timing')).toMatch(/^upstream;dur=[\d.]+, gateway;dur=[\d.]+$/)
   })
 
+  it('leaves the upstream connection reusable after each completed stream', async () => {
+    const before = upstream.connectionsAccepted
+    for (let index = 0; index < 5; index++) {
+      const stream = await readSse(await postStream())
+      expect(stream.last).toEqual({ done: true })
+    }
+    expect(upstream.connectionsAccepted - before).toBeLessThanOrEqual(1)
+  })
+
   it('streams a reasoning model, whose message follows a reasoning item', async () => {
     upstream.enqueue(sseReply('openai-responses-stream-gpt5.sse'))
     const stream = await readSse(await postStream())
