@@ -218,7 +218,9 @@ const section = `## Gateway overhead (\`npm run bench\`)
 Run of ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version},
 fastify ${version('fastify')}, undici ${version('undici')}, wrk ${execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1'], { encoding: 'utf8' }).split(' ')[1] ?? ''}.
 ${ROUNDS} alternating rounds of ${SECONDS} s per scenario, medians; servers pinned to CPU ${SERVER_CPU}, wrk, the
-stream client and the fake upstream to CPU ${LOAD_CPU}; gateway LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'} (the production default).
+stream client and the fake upstream to CPU ${LOAD_CPU}; gateway LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'} (the production default),
+started as \`npm start\` runs it (\`--max-semi-space-size=64\`). Event-loop delay comes from \`monitorEventLoopDelay\`
+sampling every 10 ms; its figures include that 10 ms interval (an idle loop reads ~10.2 ms).
 The run took ${minutes} minutes.
 
 ${table}

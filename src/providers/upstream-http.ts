@@ -34,7 +34,7 @@ export interface UpstreamPost {
 
 /**
  * One JSON POST over the app's pool, the way every provider adapter calls its upstream: one undici
- * `request()` (no fetch, no SDK: measured in BENCHMARKS.md, they cost several times the rest of a
+ * `request()` (no fetch, no SDK: measured in BENCHMARKS.md, either costs more than the rest of the
  * request). Resolves with the body of a 2xx answer; rejects with our typed error for anything else,
  * reading the upstream's error body (`{"error": "..."}` from Ollama, `{"error": {message, code}}` from
  * OpenAI) and its Retry-After.
