@@ -53,10 +53,15 @@ export class OpenAIEmbedder implements Embedder {
   }
 }
 
-/** A base64 embedding is little-endian float32 bytes; some compatible servers send floats anyway. */
+/**
+ * A base64 embedding is little-endian float32 bytes (as is every platform Node runs on here); some
+ * compatible servers send floats anyway. Bytes that are not whole floats give an empty vector, which
+ * `checked` refuses with the other malformed answers.
+ */
 function toVector(embedding: string | number[]): Float32Array {
   if (typeof embedding !== 'string') return Float32Array.from(embedding)
   const bytes = Buffer.from(embedding, 'base64')
+  if (bytes.length % 4 !== 0) return new Float32Array(0)
   const vector = new Float32Array(bytes.length / 4)
   new Uint8Array(vector.buffer).set(bytes)
   return vector

@@ -82,6 +82,43 @@ describe('OpenAI embedder', () => {
   })
 })
 
+describe('OpenAI embedder, malformed answers', () => {
+  const reply = (body: unknown, status = 200) =>
+    upstream.reset({
+      kind: 'json',
+      status,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+
+  it('refuses base64 that is not whole float32 values', async () => {
+    reply({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: 'AAAAAAA=' }] })
+    const embedding = new OpenAIEmbedder(openai(), 'text-embedding-3-small', 1536).embed(['alpha'], call)
+    await expect(embedding).rejects.toBeInstanceOf(UpstreamUnavailableError)
+  })
+
+  it('a 200 whose body is not JSON is the upstream failing, not a crash', async () => {
+    upstream.reset({ kind: 'json', status: 200, headers: { 'content-type': 'text/html' }, body: '<html>' })
+    const embedding = new OpenAIEmbedder(openai(), 'text-embedding-3-small', 1536).embed(['alpha'], call)
+    await expect(embedding).rejects.toBeInstanceOf(UpstreamUnavailableError)
+  })
+
+  it("an unknown model is ModelNotFoundError naming it, from OpenAI's 404", async () => {
+    reply(
+      {
+        error: {
+          message: 'The model `text-embedding-9` does not exist',
+          type: 'invalid_request_error',
+          code: 'model_not_found',
+        },
+      },
+      404,
+    )
+    const embedding = new OpenAIEmbedder(openai(), 'text-embedding-9', 1536).embed(['alpha'], call)
+    await expect(embedding).rejects.toBeInstanceOf(ModelNotFoundError)
+  })
+})
+
 describe('Ollama embedder', () => {
   const ollama = () => ({ host: upstream.url, timeoutMs: 2_000, dispatcher })
 
