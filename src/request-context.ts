@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Cancellation } from './cancellation.js'
 import type { CallOptions, UpstreamTiming } from './providers/provider.js'
 
 declare module 'fastify' {
@@ -31,7 +32,7 @@ export function registerRequestContext(app: FastifyInstance) {
   app.addHook('onRequest', (request, reply, done) => {
     request.timing = { upstreamMs: 0 }
     reply.header('x-request-id', request.id)
-    const controller = new AbortController()
+    const controller = new Cancellation()
     request.clientSignal = controller.signal
     // The reply's socket closing (not the request's) is what says the client went away: the request
     // stream ends as soon as the body is read, long before a slow answer is written.

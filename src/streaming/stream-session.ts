@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { Cancellation } from '../cancellation.js'
 import {
   AppError,
   ClientClosedRequestError,
@@ -59,9 +60,9 @@ const WAKE = Symbol('wake')
 export class StreamSession {
   readonly #options: StreamSessionOptions
   /** Aborts the whole session: client gone, total timeout, shutdown. Its reason says which. */
-  readonly #session = new AbortController()
+  readonly #session = new Cancellation()
   /** Aborts the current upstream attempt (first-event or idle timeout, or the session's end). */
-  #attempt = new AbortController()
+  #attempt = new Cancellation()
   #iterator: AsyncIterator<StreamPart> | undefined
   #first: StreamPart | undefined
   readonly #startedAt = performance.now()
@@ -161,7 +162,7 @@ export class StreamSession {
   }
 
   async #startAttempt(): Promise<void> {
-    this.#attempt = new AbortController()
+    this.#attempt = new Cancellation()
     const { provider, request, requestId, timing } = this.#options
     const call = { signal: this.#attempt.signal, requestId, timing }
     const iterator = provider.stream(request, call)[Symbol.asyncIterator]()
