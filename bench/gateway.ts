@@ -5,6 +5,8 @@
  * (bench/baseline.ts) each run in their own process. Servers are pinned to CPU 0; wrk, the stream client
  * and the fake share CPU 1, so the server measured never competes with its load. Rounds alternate the
  * two servers; each figure is the median over rounds, and ratios compare figures of the same run.
+ * Beside requests/s, each loaded scenario reports the server's CPU time per request (/proc): a noisy
+ * neighbour on this shared machine moves throughput a lot and CPU per request little.
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -82,24 +84,40 @@ for (let round = 0; round < ROUNDS; round++) {
   const direct = await wrk(`${fake.url}/v1/responses`, { connections: 1, seconds: SECONDS, body: directBody })
   samples.direct?.push({ chatC1P50: direct.p50Ms, chatC1P99: direct.p99Ms })
   for (const name of order) {
-    const { url } = servers[name]
+    const server = servers[name]
+    const { url } = server
+    /** Server CPU per request in µs: steadier than requests/s when a neighbour takes the core. */
+    const cpuPer = async <T>(load: () => Promise<T>, count: (result: T) => number) => {
+      const before = server.cpuMs()
+      const result = await load()
+      return { result, cpuUs: ((server.cpuMs() - before) * 1000) / count(result) }
+    }
     const chatC1 = await wrk(`${url}/chat`, { connections: 1, seconds: SECONDS, body: chatBody })
-    const chatC64 = await wrk(`${url}/chat`, { connections: 64, seconds: SECONDS, body: chatBody })
-    const localC64 = await wrk(`${url}/local-chat?model=llama3.2&prompt=hi`, {
-      connections: 64,
-      seconds: SECONDS,
-    })
-    const streams = await streamLoad(`${url}/stream`, streamBody, 64, SECONDS)
+    const chatC64 = await cpuPer(
+      () => wrk(`${url}/chat`, { connections: 64, seconds: SECONDS, body: chatBody }),
+      (load) => load.requests,
+    )
+    const localC64 = await cpuPer(
+      () => wrk(`${url}/local-chat?model=llama3.2&prompt=hi`, { connections: 64, seconds: SECONDS }),
+      (load) => load.requests,
+    )
+    const streams = await cpuPer(
+      () => streamLoad(`${url}/stream`, streamBody, 64, SECONDS),
+      (load) => load.streams,
+    )
     samples[name]?.push({
       chatC1P50: chatC1.p50Ms,
       chatC1P99: chatC1.p99Ms,
-      chatC64Rps: chatC64.requestsPerSecond,
-      chatC64P50: chatC64.p50Ms,
-      chatC64P99: chatC64.p99Ms,
-      localC64Rps: localC64.requestsPerSecond,
-      streamsPerSecond: streams.streamsPerSecond,
-      firstContentP50: streams.firstContentP50Ms,
-      firstContentP99: streams.firstContentP99Ms,
+      chatC64Rps: chatC64.result.requestsPerSecond,
+      chatC64P50: chatC64.result.p50Ms,
+      chatC64P99: chatC64.result.p99Ms,
+      chatC64CpuUs: chatC64.cpuUs,
+      localC64Rps: localC64.result.requestsPerSecond,
+      localC64CpuUs: localC64.cpuUs,
+      streamsPerSecond: streams.result.streamsPerSecond,
+      streamCpuUs: streams.cpuUs,
+      firstContentP50: streams.result.firstContentP50Ms,
+      firstContentP99: streams.result.firstContentP99Ms,
     })
     console.log(
       `round ${round + 1}/${ROUNDS} ${name}: ${JSON.stringify(samples[name]?.at(-1), (_key, value) => (typeof value === 'number' ? Number(value.toFixed(3)) : value))}`,
@@ -146,6 +164,13 @@ const ms = (value: number) => `${value.toFixed(2)} ms`
 const rate = (value: number) => value.toFixed(0)
 const ratio = (gateway: number, baseline: number) => `${(gateway / baseline).toFixed(2)}x`
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**')
+/** The same work measured as CPU: the baseline's share of the gateway's is the throughput it allows. */
+const cpuRow = (label: string, key: string) => [
+  label,
+  `${g(key).toFixed(0)} µs`,
+  `${b(key).toFixed(0)} µs`,
+  `baseline / gateway: ${ratio(b(key), g(key))}`,
+]
 
 const directP50 = median('direct', 'chatC1P50')
 const rows = [
@@ -167,6 +192,7 @@ const rows = [
     rate(b('chatC64Rps')),
     `${ratio(g('chatC64Rps'), b('chatC64Rps'))} (target ≥ 0.8x: ${mark(g('chatC64Rps') / b('chatC64Rps') >= 0.8)})`,
   ],
+  cpuRow('`/chat` c=64: server CPU per request', 'chatC64CpuUs'),
   [
     '`/chat` c=64: p50 / p99',
     `${ms(g('chatC64P50'))} / ${ms(g('chatC64P99'))}`,
@@ -179,6 +205,7 @@ const rows = [
     rate(b('streamsPerSecond')),
     `${ratio(g('streamsPerSecond'), b('streamsPerSecond'))} (target ≥ 0.8x: ${mark(g('streamsPerSecond') / b('streamsPerSecond') >= 0.8)})`,
   ],
+  cpuRow('`/stream` c=64: server CPU per stream', 'streamCpuUs'),
   [
     '`/stream` c=64: first content p50 / p99',
     `${ms(g('firstContentP50'))} / ${ms(g('firstContentP99'))}`,
@@ -191,6 +218,7 @@ const rows = [
     rate(b('localC64Rps')),
     `${ratio(g('localC64Rps'), b('localC64Rps'))} (target ≥ 0.8x: ${mark(g('localC64Rps') / b('localC64Rps') >= 0.8)})`,
   ],
+  cpuRow('`/local-chat` c=64: server CPU per request', 'localC64CpuUs'),
   [
     `${OPEN_STREAMS} open streams: RSS per stream`,
     `${openFigures.gateway.rssPerStreamKiB?.toFixed(1)} KiB`,

@@ -10,6 +10,7 @@ import { Agent, request } from 'undici'
 const run = promisify(execFile)
 
 export interface HttpLoad {
+  requests: number
   requestsPerSecond: number
   p50Ms: number
   p99Ms: number
@@ -60,10 +61,12 @@ export async function wrk(
   }
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout)
   if (/Non-2xx or 3xx responses/.test(stdout)) throw new Error(`errors under load:\n${stdout}`)
-  return { requestsPerSecond: Number(rate?.[1]), p50Ms: percentile('50'), p99Ms: percentile('99') }
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1])
+  return { requests, requestsPerSecond: Number(rate?.[1]), p50Ms: percentile('50'), p99Ms: percentile('99') }
 }
 
 export interface StreamLoad {
+  streams: number
   streamsPerSecond: number
   /** Time from sending the request to the first `"content"` frame. */
   firstContentP50Ms: number
@@ -110,6 +113,7 @@ export async function streamLoad(
   )
   await dispatcher.close()
   return {
+    streams: completed,
     streamsPerSecond: completed / seconds,
     firstContentP50Ms: percentileOf(firstContent, 0.5),
     firstContentP99Ms: percentileOf(firstContent, 0.99),

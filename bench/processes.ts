@@ -29,6 +29,8 @@ export interface Running {
   url: string
   /** Event-loop delay since the last call, and RSS now (via the preloaded probe). */
   probe(): Promise<{ p50: number; p99: number; max: number; rss: number }>
+  /** CPU time the process has used so far (user + system), in milliseconds. */
+  cpuMs(): number
   stop(): Promise<void>
 }
 
@@ -65,6 +67,12 @@ export async function startNode(
       child.kill('SIGUSR2')
       await sleep(200)
       return JSON.parse(readFileSync(probeFile, 'utf8'))
+    },
+    cpuMs() {
+      // Fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux). taskset execs
+      // node, so the child's pid is the server's.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+      return (Number(fields[11]) + Number(fields[12])) * 10
     },
     async stop() {
       child.kill('SIGTERM')
