@@ -45,7 +45,7 @@ const starters: Record<'gateway' | 'baseline', () => Promise<Running>> = {
   gateway: async () =>
     startNode(
       'gateway',
-      ['--max-semi-space-size=64', '--import', './bench/event-loop-probe.mjs', 'dist/server.js'],
+      ['--max-semi-space-size=32', '--import', './bench/event-loop-probe.mjs', 'dist/server.js'],
       {
         cpu: SERVER_CPU,
         port: await freePort(),
@@ -287,7 +287,7 @@ fastify ${version('fastify')}, undici ${version('undici')}, wrk ${execFileSync('
 ${ROUNDS} rounds of ${SECONDS} s per scenario, each scenario run on both servers back to back (order
 alternating); figures are medians over rounds, ratios the median of the per-round ratios; servers pinned to CPU ${SERVER_CPU}, wrk, the
 stream client and the fake upstream to CPU ${LOAD_CPU}; gateway LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'} (the production default),
-started as \`npm start\` runs it (\`--max-semi-space-size=64\`). Event-loop delay comes from \`monitorEventLoopDelay\`
+started as \`npm start\` runs it (\`--max-semi-space-size=32\`). Event-loop delay comes from \`monitorEventLoopDelay\`
 sampling every 10 ms; its figures include that 10 ms interval (an idle loop reads ~10.2 ms).
 The run took ${minutes} minutes.
 
