@@ -9,11 +9,15 @@
  * `instanceof AbortSignal`, so it must not reach an API that checks that (WHATWG `fetch` does).
  */
 export class Cancellation {
-  readonly signal: AbortSignal = new CancellationSignal()
+  readonly #signal = new CancellationSignal()
+
+  get signal(): AbortSignal {
+    return this.#signal
+  }
 
   /** Aborts once; later calls do nothing, as with AbortController. */
   abort(reason?: unknown): void {
-    ;(this.signal as CancellationSignal).abort(reason)
+    this.#signal.abort(reason)
   }
 }
 

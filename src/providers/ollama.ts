@@ -1,5 +1,5 @@
-import { AppError, UpstreamUnavailableError } from '../errors.js'
-import { readLines } from '../streaming/ndjson.js'
+import { UpstreamUnavailableError } from '../errors.js'
+import { LineDecoder } from '../streaming/ndjson.js'
 import {
   type CallOptions,
   type ChatProvider,
@@ -8,14 +8,7 @@ import {
   type StreamPart,
   timed,
 } from './provider.js'
-import {
-  chunksOf,
-  postJson,
-  readJson,
-  releaseBody,
-  translateTransportError,
-  type UpstreamEndpoint,
-} from './upstream-http.js'
+import { postJson, readJson, streamParts, type UpstreamEndpoint } from './upstream-http.js'
 
 export interface OllamaProviderOptions extends UpstreamEndpoint {
   /** Where Ollama listens, e.g. http://127.0.0.1:11434. */
@@ -54,32 +47,13 @@ export class OllamaProvider implements ChatProvider {
     return { text: textOf(answer), model: answer.model ?? request.model }
   }
 
-  async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
-    const body = await this.#post(request, true, options)
-    try {
-      for await (const line of readLines(chunksOf(body))) {
-        const chunk = JSON.parse(line) as OllamaChunk
-        // Ollama reports a failure after the first byte as a line with status 200.
-        if (chunk.error !== undefined) {
-          throw new UpstreamUnavailableError({ logDetail: `upstream error line: ${chunk.error}` })
-        }
-        if (chunk.done) {
-          const finishReason =
-            chunk.done_reason === undefined || chunk.done_reason === 'stop' ? 'stop' : chunk.done_reason
-          const usage = { inputTokens: chunk.prompt_eval_count, outputTokens: chunk.eval_count }
-          yield { type: 'end', finishReason, usage, raw: line }
-          return
-        }
-        yield { type: 'text-delta', text: textOf(chunk), raw: line }
-      }
-    } catch (error) {
-      if (options.signal.aborted) return
-      throw error instanceof AppError ? error : translateTransportError(error, options.signal, 'Ollama')
-    } finally {
-      releaseBody(body)
-    }
-    if (options.signal.aborted) return
-    throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without its done line' })
+  stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
+    const lines = new LineDecoder()
+    return streamParts(() => this.#post(request, true, options), options, 'Ollama', {
+      push: (chunk) => lines.push(chunk),
+      end: () => lines.end(),
+      partOf,
+    })
   }
 
   #post(request: GenerateRequest, stream: boolean, options: CallOptions) {
@@ -104,6 +78,20 @@ export function postToOllama(
   { stream, model, call }: { stream: boolean; model: string; call: CallOptions },
 ) {
   return postJson(ollama, new URL(path, ollama.host), { upstream: 'Ollama', payload, stream, model, call })
+}
+
+/** The part one NDJSON line stands for, carrying the line itself for /local-stream's relay. */
+function partOf(line: string): StreamPart {
+  const chunk = JSON.parse(line) as OllamaChunk
+  // Ollama reports a failure after the first byte as a line with status 200.
+  if (chunk.error !== undefined) {
+    throw new UpstreamUnavailableError({ logDetail: `upstream error line: ${chunk.error}` })
+  }
+  if (!chunk.done) return { type: 'text-delta', text: textOf(chunk), raw: line }
+  const finishReason =
+    chunk.done_reason === undefined || chunk.done_reason === 'stop' ? 'stop' : chunk.done_reason
+  const usage = { inputTokens: chunk.prompt_eval_count, outputTokens: chunk.eval_count }
+  return { type: 'end', finishReason, usage, raw: line }
 }
 
 function textOf(chunk: OllamaChunk): string {

@@ -4,7 +4,7 @@ import type {
   ResponseUsage,
 } from 'openai/resources/responses/responses'
 import {
-  AppError,
+  type AppError,
   sanitizeUpstreamMessage,
   UpstreamBadRequestError,
   UpstreamRateLimitError,
@@ -20,14 +20,7 @@ import {
   type Usage,
 } from './provider.js'
 import { PROGRESS, type RelayedEvent, ResponseEventDecoder } from './responses-events.js'
-import {
-  chunksOf,
-  postJson,
-  readJson,
-  releaseBody,
-  translateTransportError,
-  type UpstreamEndpoint,
-} from './upstream-http.js'
+import { postJson, readJson, streamParts, type UpstreamEndpoint } from './upstream-http.js'
 
 export interface OpenAIOptions extends UpstreamEndpoint {
   /** The API key; never logged. */
@@ -76,26 +69,14 @@ export class OpenAIProvider implements ChatProvider {
     return { text: readOutputText(response), model: response.model ?? request.model }
   }
 
-  async *stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
-    const body = await this.#post(request, true, options)
-    const decoder = new ResponseEventDecoder()
-    try {
-      for await (const chunk of chunksOf(body)) {
-        for (const event of decoder.push(chunk)) {
-          const part = partOf(event)
-          yield part
-          if (part.type === 'end') return
-        }
-      }
-    } catch (error) {
-      if (options.signal.aborted) return
-      throw error instanceof AppError ? error : translateTransportError(error, options.signal, 'OpenAI')
-    } finally {
-      releaseBody(body)
-    }
-    // An abort mid-stream can end the body silently; the caller knows why it aborted.
-    if (options.signal.aborted) return
-    throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended without a terminal event' })
+  stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
+    const events = new ResponseEventDecoder()
+    return streamParts(() => this.#post(request, true, options), options, 'OpenAI', {
+      push: (chunk) => events.push(chunk),
+      // An event cut off by the end of the body is dropped, as the SSE spec says.
+      end: () => [],
+      partOf,
+    })
   }
 
   #post(request: GenerateRequest, stream: boolean, options: CallOptions) {

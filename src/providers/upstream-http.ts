@@ -1,14 +1,15 @@
-import type { IncomingHttpHeaders } from 'node:http'
 import { type Agent, type Dispatcher, request, errors as undiciErrors } from 'undici'
 import {
-  type AppError,
+  AppError,
   ClientClosedRequestError,
   errorFromUpstreamStatus,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js'
-import type { CallOptions } from './provider.js'
+import type { CallOptions, StreamPart } from './provider.js'
 import { parseRetryAfterMs } from './retry-after.js'
+
+type Body = Dispatcher.ResponseData['body']
 
 /** Where an upstream lives and how the app reaches it. */
 export interface UpstreamEndpoint {
@@ -70,25 +71,57 @@ export async function postJson(
     message,
     code,
     model: post.model,
-    retryAfterMs: parseRetryAfterMs(headerView(response.headers)),
+    retryAfterMs: parseRetryAfterMs(response.headers),
     cause: text,
   })
 }
 
-type Body = Dispatcher.ResponseData['body']
-
-/**
- * A streamed body's chunks, for a reader that stops at the upstream's terminal event, usually just before
- * the body's last bytes. Stopping must not destroy the body: that builds an AbortError with its stack
- * for every stream (~3 % of /stream's CPU, measured); `releaseBody` drains the tail instead.
- */
-export function chunksOf(body: Body): AsyncIterable<Uint8Array> {
-  return body.iterator({ destroyOnReturn: false })
+/** Reads a streamed body synchronously, chunk by chunk: its wire items (lines, events), then their parts. */
+export interface PartDecoder<Item> {
+  /** The items this chunk completes. */
+  push(chunk: Uint8Array): readonly Item[]
+  /** The items a body ending without a last separator still completes. */
+  end(): readonly Item[]
+  /** The part an item stands for; throws the typed error of an in-band failure. Called in order, one at a time, so parts before a failure still reach the client. */
+  partOf(item: Item): StreamPart
 }
 
-/** Lets go of a body once its reader is done: the rest is read and dropped (undici's dump, ≤128 KiB). */
-export function releaseBody(body: Body): void {
-  void body.dump()
+/**
+ * A provider's stream, the same way for every upstream: opens the request, decodes each chunk with
+ * `decoder` and ends at the first `end` part. The body's loop is the only async step per chunk (one
+ * more generator per event cost CPU on /stream, BENCHMARKS.md). Stopping at the end part does not
+ * destroy the body, which would build an AbortError with its stack per stream: the tail is drained
+ * instead (undici's dump, ≤128 KiB). An abort ends the stream silently (the caller knows why); a body
+ * that ends without an end part is the upstream failing.
+ */
+export async function* streamParts<Item>(
+  open: () => Promise<Body>,
+  call: CallOptions,
+  upstream: string,
+  decoder: PartDecoder<Item>,
+): AsyncGenerator<StreamPart> {
+  const body = await open()
+  try {
+    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
+      for (const item of decoder.push(chunk)) {
+        const part = decoder.partOf(item)
+        yield part
+        if (part.type === 'end') return
+      }
+    }
+    for (const item of decoder.end()) {
+      const part = decoder.partOf(item)
+      yield part
+      if (part.type === 'end') return
+    }
+  } catch (error) {
+    if (call.signal.aborted) return
+    throw error instanceof AppError ? error : translateTransportError(error, call.signal, upstream)
+  } finally {
+    void body.dump()
+  }
+  if (call.signal.aborted) return
+  throw new UpstreamUnavailableError({ logDetail: `${upstream} stream ended without its last event` })
 }
 
 /** Reads a whole JSON answer; a body that is not JSON is the upstream failing us. */
@@ -101,7 +134,7 @@ export async function readJson<T>(body: Body, call: CallOptions, upstream: strin
 }
 
 /** A failure with no HTTP status: the client left, the upstream was too slow, or the connection broke. */
-export function translateTransportError(error: unknown, signal: AbortSignal, upstream: string): AppError {
+function translateTransportError(error: unknown, signal: AbortSignal, upstream: string): AppError {
   if (signal.aborted) return new ClientClosedRequestError({ cause: error })
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
     return new UpstreamTimeoutError({ cause: error, logDetail: `${upstream} timed out` })
@@ -125,13 +158,4 @@ function readErrorBody(text: string): { message: string; code?: string } {
     // Not JSON: the text itself is all there is.
   }
   return { message: text }
-}
-
-function headerView(headers: IncomingHttpHeaders): Pick<Headers, 'get'> {
-  return {
-    get: (name) => {
-      const value = headers[name]
-      return (Array.isArray(value) ? value[0] : value) ?? null
-    },
-  }
 }

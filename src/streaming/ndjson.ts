@@ -23,22 +23,32 @@ export function ndjsonFormat(onFailure?: (error: AppError) => void): WireFormat 
   }
 }
 
-/** Splits a byte stream into its non-empty lines, across chunk boundaries and multi-byte characters. */
-export async function* readLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder()
-  let buffered = ''
-  for await (const chunk of body) {
-    buffered += decoder.decode(chunk, { stream: true })
+/** Splits a byte stream into its non-empty lines, chunk by chunk, across chunk boundaries and multi-byte characters. */
+export class LineDecoder {
+  readonly #text = new TextDecoder()
+  readonly #lines: string[] = []
+  #buffered = ''
+
+  /** The lines this chunk completes. The array is reused: read it before the next call. */
+  push(chunk: Uint8Array): readonly string[] {
+    this.#lines.length = 0
+    this.#buffered += this.#text.decode(chunk, { stream: true })
     let start = 0
-    let newline = buffered.indexOf('\n', start)
+    let newline = this.#buffered.indexOf('\n', start)
     while (newline !== -1) {
-      const line = buffered.slice(start, newline).trim()
-      if (line !== '') yield line
+      const line = this.#buffered.slice(start, newline).trim()
+      if (line !== '') this.#lines.push(line)
       start = newline + 1
-      newline = buffered.indexOf('\n', start)
+      newline = this.#buffered.indexOf('\n', start)
     }
-    buffered = buffered.slice(start)
+    this.#buffered = this.#buffered.slice(start)
+    return this.#lines
   }
-  const last = (buffered + decoder.decode()).trim()
-  if (last !== '') yield last
+
+  /** The last line, when the stream ended without a newline after it. */
+  end(): readonly string[] {
+    const last = (this.#buffered + this.#text.decode()).trim()
+    this.#buffered = ''
+    return last === '' ? [] : [last]
+  }
 }

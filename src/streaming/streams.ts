@@ -1,8 +1,9 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppError } from '../errors.js'
 import type { ChatProvider, GenerateRequest } from '../providers/provider.js'
 import { serverTiming } from '../request-context.js'
+import { drained } from './drained.js'
 import { type RelayEvent, StreamSession } from './stream-session.js'
 
 declare module 'fastify' {
@@ -111,16 +112,4 @@ export async function sendFrames(
   } finally {
     response.end()
   }
-}
-
-function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done)
-      response.off('close', done)
-      resolve()
-    }
-    response.on('drain', done)
-    response.on('close', done)
-  })
 }

@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { drained } from '../../src/streaming/drained.js'
 
 /** One scripted answer of a fake upstream. */
 export type UpstreamReply =
@@ -147,22 +148,10 @@ export class FakeUpstream {
       if (index === reply.stallAfter) return
       if (reply.delayMs && index > 0) await sleep(reply.delayMs)
       this.chunksWritten++
-      if (!response.write(chunk)) await drainOrClose(response)
+      if (!response.write(chunk)) await drained(response)
     }
     response.end()
   }
-}
-
-function drainOrClose(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done)
-      response.off('close', done)
-      resolve()
-    }
-    response.on('drain', done)
-    response.on('close', done)
-  })
 }
 
 function parseJson(body: string): Record<string, unknown> | undefined {
