@@ -48,12 +48,7 @@ export class OllamaProvider implements ChatProvider {
   }
 
   stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
-    const lines = new LineDecoder()
-    return streamParts(() => this.#post(request, true, options), options, 'Ollama', {
-      push: (chunk) => lines.push(chunk),
-      end: () => lines.end(),
-      partOf,
-    })
+    return streamParts(() => this.#post(request, true, options), options, 'Ollama', new LineDecoder(), partOf)
   }
 
   #post(request: GenerateRequest, stream: boolean, options: CallOptions) {

@@ -70,13 +70,13 @@ export class OpenAIProvider implements ChatProvider {
   }
 
   stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
-    const events = new ResponseEventDecoder()
-    return streamParts(() => this.#post(request, true, options), options, 'OpenAI', {
-      push: (chunk) => events.push(chunk),
-      // An event cut off by the end of the body is dropped, as the SSE spec says.
-      end: () => [],
+    return streamParts(
+      () => this.#post(request, true, options),
+      options,
+      'OpenAI',
+      new ResponseEventDecoder(),
       partOf,
-    })
+    )
   }
 
   #post(request: GenerateRequest, stream: boolean, options: CallOptions) {

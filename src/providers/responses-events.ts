@@ -33,6 +33,11 @@ export class ResponseEventDecoder {
     this.#parser.feed(this.#text.decode(chunk, { stream: true }))
     return this.#events
   }
+
+  /** Nothing: an event cut off by the end of the body is dropped, as the SSE spec says. */
+  end(): readonly RelayedEvent[] {
+    return []
+  }
 }
 
 function decode(message: EventSourceMessage): RelayedEvent {

@@ -76,19 +76,18 @@ export async function postJson(
   })
 }
 
-/** Reads a streamed body synchronously, chunk by chunk: its wire items (lines, events), then their parts. */
-export interface PartDecoder<Item> {
+/** Reads a streamed body synchronously, chunk by chunk, into its wire items (lines, events). */
+export interface ItemDecoder<Item> {
   /** The items this chunk completes. */
   push(chunk: Uint8Array): readonly Item[]
   /** The items a body ending without a last separator still completes. */
   end(): readonly Item[]
-  /** The part an item stands for; throws the typed error of an in-band failure. Called in order, one at a time, so parts before a failure still reach the client. */
-  partOf(item: Item): StreamPart
 }
 
 /**
  * A provider's stream, the same way for every upstream: opens the request, decodes each chunk with
- * `decoder` and ends at the first `end` part. The body's loop is the only async step per chunk (one
+ * `decoder`, maps its items to parts one at a time (parts before a failure still reach the client) and
+ * ends at the first `end` part. The body's loop is the only async step per chunk (one
  * more generator per event cost CPU on /stream, BENCHMARKS.md). Stopping at the end part does not
  * destroy the body, which would build an AbortError with its stack per stream: the tail is drained
  * instead (undici's dump, ≤128 KiB). An abort ends the stream silently (the caller knows why); a body
@@ -98,19 +97,21 @@ export async function* streamParts<Item>(
   open: () => Promise<Body>,
   call: CallOptions,
   upstream: string,
-  decoder: PartDecoder<Item>,
+  decoder: ItemDecoder<Item>,
+  /** The part an item stands for; throws the typed error of an in-band failure. */
+  partOf: (item: Item) => StreamPart,
 ): AsyncGenerator<StreamPart> {
   const body = await open()
   try {
     for await (const chunk of body.iterator({ destroyOnReturn: false })) {
       for (const item of decoder.push(chunk)) {
-        const part = decoder.partOf(item)
+        const part = partOf(item)
         yield part
         if (part.type === 'end') return
       }
     }
     for (const item of decoder.end()) {
-      const part = decoder.partOf(item)
+      const part = partOf(item)
       yield part
       if (part.type === 'end') return
     }
