@@ -12,6 +12,7 @@ import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { Data, DataType, Schema } from 'apache-arrow'
 import { countTokens } from 'gpt-tokenizer'
+import { Cancellation } from '../src/cancellation.js'
 import type { Embedder } from '../src/providers/embeddings.js'
 import { chunkText } from '../src/rag/chunker.js'
 import { EmbeddingCache, textHash } from '../src/rag/embedding-cache.js'
@@ -470,7 +471,7 @@ async function queryFigures(directory: string, ids: string[], size: number) {
     new PrecomputedEmbedder(new Map(queries.map((query) => [query.words, query.vector]))),
     { capacity: 0 },
   )
-  const call = { signal: new AbortController().signal, requestId: 'bench-rag' }
+  const call = { signal: new Cancellation().signal, requestId: 'bench-rag' }
   const kinds = {
     vector: (query: (typeof queries)[number]) => store.searchVector(query.vector, { topK: TOP_K }),
     keyword: (query: (typeof queries)[number]) => store.searchKeyword(query.words, { topK: TOP_K }),

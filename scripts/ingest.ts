@@ -4,6 +4,7 @@
  */
 import { SingleBar } from 'cli-progress'
 import { buildApp } from '../src/app.js'
+import { Cancellation } from '../src/cancellation.js'
 import { loadConfigOrExit } from '../src/config.js'
 import { collectFiles, parseFile } from '../src/rag/files.js'
 import type { DocumentInput, IngestResult } from '../src/rag/ingest.js'
@@ -21,7 +22,7 @@ const config = loadConfigOrExit()
 
 const started = performance.now()
 const app = await buildApp(config)
-const call = { signal: new AbortController().signal, requestId: `ingest-${process.pid}` }
+const call = { signal: new Cancellation().signal, requestId: `ingest-${process.pid}` }
 const results: IngestResult[] = []
 const failures: string[] = []
 

@@ -1,10 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
-import { registerErrorHandler } from './error-handler.js'
-import { RequestLog } from './logger.js'
-import { registerOpenApi } from './openapi.js'
-import { registerRequestContext, registerServerTiming, requestIdFor } from './request-context.js'
+import { registerErrorHandler } from './plugins/error-handler.js'
+import { RequestLog } from './plugins/logger.js'
+import { registerOpenApi } from './plugins/openapi.js'
+import { registerRequestContext, registerServerTiming, requestIdFor } from './plugins/request-context.js'
+import { registerServices, type ServiceOverrides } from './plugins/services.js'
 import chatRoutes from './routes/chat.js'
 import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
@@ -12,8 +13,6 @@ import localRoutes from './routes/local.js'
 import ragRoutes from './routes/rag.js'
 import safeRoutes from './routes/safe.js'
 import streamRoutes from './routes/stream.js'
-import { registerServices, type ServiceOverrides } from './services.js'
-import { registerStreams } from './streaming/streams.js'
 
 export interface BuildAppOptions extends ServiceOverrides {
   /** Fastify's logger option: false in tests, pino options in the server. */
@@ -46,7 +45,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await registerOpenApi(app)
 
   await registerServices(app, config, options)
-  registerStreams(app)
 
   await app.register(healthRoutes)
   await app.register(chatRoutes)

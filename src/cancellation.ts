@@ -1,41 +1,81 @@
-/**
- * An AbortController for the per-request path, built on a plain EventTarget. On Node 20 an AbortSignal
- * costs ~3.6 µs to create and ~2 µs per listener (it keeps book for `AbortSignal.any` and timeouts),
- * against ~0.2 µs for an EventTarget; every request made one, every upstream call listened on it and a
- * stream made three (measured: ~6-9 % of a `/local-chat` request, BENCHMARKS.md).
- *
- * Its signal has everything of AbortSignal that its consumers use (undici, p-retry, timers/promises and
- * this app): `aborted`, `reason`, `throwIfAborted()`, `onabort` and the `abort` event. It is not an
- * `instanceof AbortSignal`, so it must not reach an API that checks that (WHATWG `fetch` does).
- */
-export class Cancellation {
-  readonly #signal = new CancellationSignal()
+import { EventEmitter } from 'node:events'
+import type { AppError } from './errors.js'
 
-  get signal(): AbortSignal {
-    return this.#signal
+const CANCEL = Symbol('cancel')
+
+/**
+ * The request path's cancellation signal. It is an EventEmitter that emits `abort`, the form undici's
+ * `request({ signal })` accepts beside AbortSignal, and deliberately not an AbortSignal: the compiler
+ * refuses it where an AbortSignal is expected (WHATWG `fetch`, which would throw at run time). Node 20's
+ * AbortSignal costs ~3.6 µs to create and ~2 µs per listener; every request makes one of these and a
+ * stream makes three (BENCHMARKS.md).
+ *
+ * Its reason is always one of our typed errors, so whoever sees a cancellation knows what to answer.
+ */
+export class CancelSignal extends EventEmitter {
+  #reason: AppError | undefined
+
+  /** True once cancelled. */
+  get aborted(): boolean {
+    return this.#reason !== undefined
   }
 
-  /** Aborts once; later calls do nothing, as with AbortController. */
-  abort(reason?: unknown): void {
-    this.#signal.abort(reason)
+  /** Why it was cancelled; undefined until it is. */
+  get reason(): AppError | undefined {
+    return this.#reason
+  }
+
+  /** Calls `listener` once on cancellation (at once when already cancelled); returns its removal. */
+  onCancel(listener: (reason: AppError) => void): () => void {
+    if (this.#reason !== undefined) {
+      listener(this.#reason)
+      return () => {}
+    }
+    const onAbort = () => listener(this.#reason as AppError)
+    this.once('abort', onAbort)
+    return () => this.off('abort', onAbort)
+  }
+
+  /** Only a Cancellation can cancel its signal: the key is private to this module. */
+  [CANCEL](reason: AppError): void {
+    if (this.#reason !== undefined) return
+    this.#reason = reason
+    this.emit('abort')
   }
 }
 
-class CancellationSignal extends EventTarget implements AbortSignal {
-  aborted = false
-  reason: unknown = undefined
-  onabort: ((this: AbortSignal, event: Event) => unknown) | null = null
+/** Owns a CancelSignal; optionally follows a parent (cancelled with the parent's reason when it is). */
+export class Cancellation {
+  readonly signal = new CancelSignal()
+  readonly #unlink: () => void
 
-  throwIfAborted(): void {
-    if (this.aborted) throw this.reason
+  constructor(parent?: CancelSignal) {
+    this.#unlink = parent ? parent.onCancel((reason) => this.cancel(reason)) : () => {}
   }
 
-  abort(reason?: unknown): void {
-    if (this.aborted) return
-    this.aborted = true
-    this.reason = reason ?? new DOMException('This operation was aborted', 'AbortError')
-    const event = new Event('abort')
-    this.onabort?.call(this, event)
-    this.dispatchEvent(event)
+  /** Cancels once; later calls keep the first reason. */
+  cancel(reason: AppError): void {
+    this.#unlink()
+    this.signal[CANCEL](reason)
   }
+
+  /** Stops following the parent (the work is over and must not outlive it in the parent's listeners). */
+  release(): void {
+    this.#unlink()
+  }
+}
+
+/** Waits `milliseconds`; rejects with the signal's reason as soon as it is cancelled. */
+export function sleep(milliseconds: number, signal: CancelSignal): Promise<void> {
+  if (signal.reason) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const stopListening = signal.onCancel((reason) => {
+      clearTimeout(timer)
+      reject(reason)
+    })
+    const timer = setTimeout(() => {
+      stopListening()
+      resolve()
+    }, milliseconds)
+  })
 }

@@ -130,6 +130,15 @@ export class ClientClosedRequestError extends AppError {
   }
 }
 
+/** A bug of ours; the log has the cause, the client a generic message. */
+export class InternalServerError extends AppError {
+  readonly statusCode = 500
+  readonly code = 'internal_error'
+  constructor(options?: AppErrorOptions) {
+    super('Internal Server Error', options)
+  }
+}
+
 export interface RequestIssue {
   /** Where the bad value is, FastAPI style: ['body', 'messages', 0, 'role']. */
   loc: (string | number)[]

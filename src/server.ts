@@ -1,6 +1,6 @@
 import { buildApp } from './app.js'
 import { loadConfigOrExit } from './config.js'
-import { loggerOptions } from './logger.js'
+import { loggerOptions } from './plugins/logger.js'
 
 const config = loadConfigOrExit()
 

@@ -1,39 +1,63 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { Cancellation } from '../src/cancellation.js'
+import { Cancellation, sleep } from '../src/cancellation.js'
+import { ClientClosedRequestError, UpstreamTimeoutError } from '../src/errors.js'
 
 describe('Cancellation', () => {
-  it('aborts once: listeners and onabort fire once, the first reason stays', () => {
+  it('cancels once: listeners hear it once and the first reason stays', () => {
     const cancellation = new Cancellation()
     const heard: unknown[] = []
-    cancellation.signal.addEventListener('abort', () => heard.push('listener'))
-    cancellation.signal.onabort = () => heard.push('onabort')
+    cancellation.signal.onCancel((reason) => heard.push(reason))
     expect(cancellation.signal.aborted).toBe(false)
-    expect(() => cancellation.signal.throwIfAborted()).not.toThrow()
-    const first = new Error('client left')
-    cancellation.abort(first)
-    cancellation.abort(new Error('again'))
-    expect(heard).toEqual(['onabort', 'listener'])
+    const first = new ClientClosedRequestError()
+    cancellation.cancel(first)
+    cancellation.cancel(new UpstreamTimeoutError())
+    expect(heard).toEqual([first])
     expect(cancellation.signal.aborted).toBe(true)
     expect(cancellation.signal.reason).toBe(first)
-    expect(() => cancellation.signal.throwIfAborted()).toThrow(first)
   })
 
-  it('without a reason, the reason is an AbortError as with AbortController', () => {
+  it('calls a listener added after the cancellation at once, and a removed one never', () => {
     const cancellation = new Cancellation()
-    cancellation.abort()
-    expect(cancellation.signal.reason).toBeInstanceOf(DOMException)
-    expect((cancellation.signal.reason as DOMException).name).toBe('AbortError')
+    const heard: string[] = []
+    const remove = cancellation.signal.onCancel(() => heard.push('removed'))
+    remove()
+    cancellation.cancel(new ClientClosedRequestError())
+    cancellation.signal.onCancel(() => heard.push('late'))
+    expect(heard).toEqual(['late'])
   })
 
-  it("ends Node's abortable timers, as the retry wait uses them", async () => {
+  it('follows its parent with the same reason, until released', () => {
+    const parent = new Cancellation()
+    const child = new Cancellation(parent.signal)
+    const released = new Cancellation(parent.signal)
+    released.release()
+    const reason = new UpstreamTimeoutError()
+    parent.cancel(reason)
+    expect(child.signal.reason).toBe(reason)
+    expect(released.signal.aborted).toBe(false)
+    expect(parent.signal.listenerCount('abort')).toBe(0)
+  })
+
+  it('a child cancelled first stops listening to its parent', () => {
+    const parent = new Cancellation()
+    new Cancellation(parent.signal).cancel(new ClientClosedRequestError())
+    expect(parent.signal.listenerCount('abort')).toBe(0)
+  })
+
+  it('ends a sleep with the reason, and refuses to start one when already cancelled', async () => {
     const cancellation = new Cancellation()
-    const reason = new Error('stop waiting')
-    const wait = sleep(10_000, undefined, { signal: cancellation.signal })
-    cancellation.abort(reason)
-    await expect(wait).rejects.toMatchObject({ name: 'AbortError', cause: reason })
-    await expect(sleep(1, undefined, { signal: cancellation.signal })).rejects.toMatchObject({
-      name: 'AbortError',
-    })
+    const reason = new ClientClosedRequestError()
+    const wait = sleep(60_000, cancellation.signal)
+    cancellation.cancel(reason)
+    await expect(wait).rejects.toBe(reason)
+    await expect(sleep(1, cancellation.signal)).rejects.toBe(reason)
+  })
+
+  it('is the EventEmitter form of signal undici accepts, and an AbortSignal it is not', () => {
+    const { signal } = new Cancellation()
+    // @ts-expect-error: a CancelSignal must never reach an API that wants an AbortSignal (fetch).
+    const misuse: AbortSignal = signal
+    expect(misuse).not.toBeInstanceOf(AbortSignal)
+    expect(typeof signal.once).toBe('function')
   })
 })

@@ -4,7 +4,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll } from 'vitest'
 import { type BuildAppOptions, buildApp } from '../src/app.js'
 import { type Config, parseConfig } from '../src/config.js'
-import { loggerOptions } from '../src/logger.js'
+import { loggerOptions } from '../src/plugins/logger.js'
 import { startFakeOpenAI } from './fakes/openai.js'
 import type { FakeUpstream } from './fakes/upstream.js'
 

@@ -1,5 +1,5 @@
 import { UpstreamUnavailableError } from '../errors.js'
-import { LineDecoder } from '../streaming/ndjson.js'
+import { LineDecoder } from './line-decoder.js'
 import {
   type CallOptions,
   type ChatProvider,

@@ -1,5 +1,7 @@
 /** The provider seam: routes and services speak these types, never a vendor SDK's. */
 
+import type { CancelSignal } from '../cancellation.js'
+
 export type MessageRole = 'system' | 'developer' | 'user' | 'assistant'
 
 export interface ChatMessage {
@@ -32,8 +34,8 @@ export interface UpstreamTiming {
 }
 
 export interface CallOptions {
-  /** Fires when the client goes away; aborts the upstream call and any retry wait. */
-  signal: AbortSignal
+  /** Cancels the upstream call and any retry wait (the client went away, a deadline passed). */
+  signal: CancelSignal
   /** Our request id, forwarded upstream so both logs can be joined. */
   requestId: string
   /** Receives the time spent upstream, when the caller measures it. */

@@ -23,19 +23,20 @@ export type RelayedEvent = ResponseStreamEvent | typeof PROGRESS
  * not one more generator per event (measured on /stream, BENCHMARKS.md).
  */
 export class ResponseEventDecoder {
-  readonly #events: RelayedEvent[] = []
+  #events: RelayedEvent[] = []
   readonly #parser = createParser({ onEvent: (message) => this.#events.push(decode(message)) })
   readonly #text = new TextDecoder()
 
-  /** The events this chunk completes. The array is reused: read it before the next call. */
-  push(chunk: Uint8Array): readonly RelayedEvent[] {
-    this.#events.length = 0
+  /** The events this chunk completes, in a new array the caller owns. */
+  push(chunk: Uint8Array): RelayedEvent[] {
     this.#parser.feed(this.#text.decode(chunk, { stream: true }))
-    return this.#events
+    const events = this.#events
+    this.#events = []
+    return events
   }
 
   /** Nothing: an event cut off by the end of the body is dropped, as the SSE spec says. */
-  end(): readonly RelayedEvent[] {
+  end(): RelayedEvent[] {
     return []
   }
 }

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import pRetry from 'p-retry'
-import { AppError, ClientClosedRequestError, ServiceUnavailableError } from '../errors.js'
+import { type CancelSignal, sleep } from '../cancellation.js'
+import { AppError, ServiceUnavailableError } from '../errors.js'
 
 export interface RetryPolicyOptions {
   /** Total attempts, the first included. */
@@ -11,24 +10,27 @@ export interface RetryPolicyOptions {
   maxDelayMs: number
   /** Jitter source, replaceable in tests. */
   random?: () => number
-  /** The wait itself, replaceable in tests; must reject when the signal fires. */
-  sleep?: (milliseconds: number, signal: AbortSignal) => Promise<unknown>
+  /** The wait itself, replaceable in tests; must reject with the signal's reason when it is cancelled. */
+  sleep?: (milliseconds: number, signal: CancelSignal) => Promise<unknown>
 }
 
-export type RetryPolicy = <T>(operation: (attempt: number) => Promise<T>, signal: AbortSignal) => Promise<T>
+export type RetryPolicy = <T>(operation: (attempt: number) => Promise<T>, signal: CancelSignal) => Promise<T>
 
 /**
- * The one retry policy. p-retry runs the loop (attempt count, abort checks, which errors end it); the
- * wait is ours because p-retry cannot honour an upstream's Retry-After: exponential from minDelayMs with
- * up to 25% jitter below it, or the upstream's Retry-After, both capped at maxDelayMs.
+ * The one retry policy: exponential backoff from minDelayMs with up to 25 % jitter below it, or the
+ * upstream's Retry-After when it sent one, both capped at maxDelayMs; only retryable errors are retried.
+ *
+ * A loop of its own, not p-retry: p-retry 7 (the last for Node 20) computes each delay from the attempt
+ * number alone, so honouring Retry-After meant turning its backoff off and sleeping inside its
+ * `shouldRetry` hook, leaving it only a counter of attempts.
  *
  * Rejects with the error itself when it is not retryable (or there was one attempt only),
- * ServiceUnavailableError when every one of several attempts failed with a retryable error, and
- * ClientClosedRequestError as soon as the signal fires.
+ * ServiceUnavailableError when every one of several attempts failed with a retryable error, and the
+ * signal's reason as soon as it is cancelled.
  */
 export function createRetryPolicy(options: RetryPolicyOptions): RetryPolicy {
   const random = options.random ?? Math.random
-  const wait = options.sleep ?? ((milliseconds, signal) => sleep(milliseconds, undefined, { signal }))
+  const wait = options.sleep ?? sleep
   const delayBefore = (retry: number, error: AppError) => {
     if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, options.maxDelayMs)
     const exponential = Math.min(options.maxDelayMs, options.minDelayMs * 2 ** (retry - 1))
@@ -36,27 +38,23 @@ export function createRetryPolicy(options: RetryPolicyOptions): RetryPolicy {
   }
 
   return async (operation, signal) => {
-    try {
-      return await pRetry(operation, {
-        retries: options.attempts - 1,
-        minTimeout: 0, // p-retry's own backoff is off; shouldRetry waits instead
-        signal,
-        shouldRetry: async ({ error, retriesConsumed }) => {
-          if (!(error instanceof AppError) || !error.isRetryable) return false
-          await wait(delayBefore(retriesConsumed + 1, error), signal)
-          return true
-        },
-      })
-    } catch (error) {
-      if (signal.aborted) throw new ClientClosedRequestError({ cause: error })
-      // With retries off (one attempt) the failure itself says more than "unavailable".
-      if (error instanceof AppError && error.isRetryable && options.attempts > 1) {
-        throw new ServiceUnavailableError({
-          cause: error,
-          logDetail: `retries exhausted: ${error.logDetail ?? error.message}`,
-        })
+    for (let attempt = 1; ; attempt++) {
+      if (signal.reason) throw signal.reason
+      try {
+        return await operation(attempt)
+      } catch (error) {
+        if (signal.reason) throw signal.reason
+        if (!(error instanceof AppError) || !error.isRetryable) throw error
+        if (attempt >= options.attempts) {
+          // With retries off (one attempt) the failure itself says more than "unavailable".
+          if (options.attempts === 1) throw error
+          throw new ServiceUnavailableError({
+            cause: error,
+            logDetail: `retries exhausted: ${error.logDetail ?? error.message}`,
+          })
+        }
+        await wait(delayBefore(attempt, error), signal)
       }
-      throw error
     }
   }
 }

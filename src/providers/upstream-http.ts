@@ -1,7 +1,7 @@
 import { type Agent, type Dispatcher, request, errors as undiciErrors } from 'undici'
+import type { CancelSignal } from '../cancellation.js'
 import {
   AppError,
-  ClientClosedRequestError,
   errorFromUpstreamStatus,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
@@ -78,10 +78,10 @@ export async function postJson(
 
 /** Reads a streamed body synchronously, chunk by chunk, into its wire items (lines, events). */
 export interface ItemDecoder<Item> {
-  /** The items this chunk completes. */
-  push(chunk: Uint8Array): readonly Item[]
+  /** The items this chunk completes, in a new array the caller owns. */
+  push(chunk: Uint8Array): Item[]
   /** The items a body ending without a last separator still completes. */
-  end(): readonly Item[]
+  end(): Item[]
 }
 
 /**
@@ -135,8 +135,8 @@ export async function readJson<T>(body: Body, call: CallOptions, upstream: strin
 }
 
 /** A failure with no HTTP status: the client left, the upstream was too slow, or the connection broke. */
-function translateTransportError(error: unknown, signal: AbortSignal, upstream: string): AppError {
-  if (signal.aborted) return new ClientClosedRequestError({ cause: error })
+function translateTransportError(error: unknown, signal: CancelSignal, upstream: string): AppError {
+  if (signal.reason) return signal.reason
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
     return new UpstreamTimeoutError({ cause: error, logDetail: `${upstream} timed out` })
   }

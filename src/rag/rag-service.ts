@@ -1,5 +1,5 @@
 import { DocumentNotFoundError, DocumentStoreUnavailableError } from '../errors.js'
-import type { CallOptions, ChatMessage, ChatProvider } from '../providers/provider.js'
+import type { CallOptions, ChatMessage, GenerateRequest, GenerateResult } from '../providers/provider.js'
 import type { ChunkingOptions } from './chunker.js'
 import type { EmbeddingCache } from './embedding-cache.js'
 import { type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
@@ -93,12 +93,12 @@ export class RagService {
   async answer(
     question: string,
     options: RetrieveOptions & { model: string },
-    provider: ChatProvider,
+    generate: (request: GenerateRequest, call: CallOptions) => Promise<GenerateResult>,
     call: CallOptions,
   ) {
     const prepared = await this.prepare(question, options, call)
     if (prepared.messages.length === 0) return { text: NO_CONTEXT_ANSWER, model: null, ...prepared }
-    const result = await provider.generate({ messages: prepared.messages, model: options.model }, call)
+    const result = await generate({ messages: prepared.messages, model: options.model }, call)
     return { text: result.text, model: result.model, ...prepared }
   }
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { callOptions } from '../request-context.js'
 import { chatRequestSchema, chatResponseSchema } from '../schemas/chat.js'
 import { providerErrorResponses } from '../schemas/errors.js'
+import { callOptions } from './call-options.js'
 
 const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
@@ -17,10 +17,8 @@ const chatRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { messages, model, temperature } = request.body
-      return app.openai.generate(
-        { messages, model: model ?? app.config.DEFAULT_MODEL, temperature },
-        callOptions(request),
-      )
+      const generateRequest = { messages, model: model ?? app.config.DEFAULT_MODEL, temperature }
+      return app.chat.answer('openai', generateRequest, callOptions(request))
     },
   )
 }

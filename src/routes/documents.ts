@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { StoredDocument } from '../rag/types.js'
-import { callOptions } from '../request-context.js'
 import {
   documentPageSchema,
   documentParamsSchema,
@@ -15,6 +14,7 @@ import {
   providerErrorResponses,
   validationErrorResponseSchema,
 } from '../schemas/errors.js'
+import { callOptions } from './call-options.js'
 
 const storeErrors = {
   422: validationErrorResponseSchema.describe('Invalid input'),

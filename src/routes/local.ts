@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { callOptions } from '../request-context.js'
 import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema, promptResponseSchema } from '../schemas/prompt.js'
-import { NDJSON_HEADERS, ndjsonFormat } from '../streaming/ndjson.js'
-import { openStream, sendStream } from '../streaming/streams.js'
+import { ndjson } from '../streaming/ndjson.js'
+import { sendStream } from '../streaming/stream-body.js'
+import { callOptions } from './call-options.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
 const INPUT_DESCRIPTION =
@@ -31,7 +31,11 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { prompt, model } = promptFrom(request.query, request.body, app.config.OLLAMA_DEFAULT_MODEL)
-      const result = await app.ollama.generate({ messages: asMessages(prompt), model }, callOptions(request))
+      const result = await app.chat.answer(
+        'ollama',
+        { messages: asMessages(prompt), model },
+        callOptions(request),
+      )
       return { response: result.text }
     },
   )
@@ -67,8 +71,12 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { prompt, model } = promptFrom(request.query, request.body, app.config.OLLAMA_DEFAULT_MODEL)
-      const session = await openStream(app, request, app.ollama, { messages: asMessages(prompt), model })
-      return sendStream(reply, session, NDJSON_HEADERS, ndjsonFormat)
+      const stream = await app.chat.stream(
+        'ollama',
+        { messages: asMessages(prompt), model },
+        callOptions(request),
+      )
+      return sendStream(reply, stream, ndjson())
     },
   )
 }

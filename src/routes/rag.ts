@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { callOptions } from '../request-context.js'
+import type { GenerateRequest } from '../providers/provider.js'
 import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
 import { ragBodySchema, ragQuerySchema, ragResponseSchema } from '../schemas/rag.js'
-import { SSE_HEADERS, sseFormat } from '../streaming/sse.js'
-import type { RelayEvent } from '../streaming/stream-session.js'
-import { openStream, sendFrames, sendStream } from '../streaming/streams.js'
+import { sse } from '../streaming/sse.js'
+import { sendStream } from '../streaming/stream-body.js'
+import { callOptions } from './call-options.js'
 import { queryOrBody } from './prompt-input.js'
 
 const ragRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -48,26 +48,22 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
         model: body?.model ?? app.config.DEFAULT_MODEL,
       }
       const call = callOptions(request)
-      if (!body?.stream) return reply.send(await app.rag.answer(question, options, app.openai, call))
+      if (!body?.stream) {
+        const generate = (generateRequest: GenerateRequest) =>
+          app.chat.answer('openai', generateRequest, call)
+        return reply.send(await app.rag.answer(question, options, generate, call))
+      }
 
       const prepared = await app.rag.prepare(question, options, call)
-      if (prepared.messages.length === 0) {
-        // Nothing to ground an answer in: the whole stream is the sources frame and a done frame.
-        return sendFrames(reply, SSE_HEADERS, noContext(), sseFormat(undefined, { sources: [] }))
-      }
-      const session = await openStream(app, request, app.openai, {
-        messages: prepared.messages,
-        model: options.model,
-      })
-      return sendStream(reply, session, SSE_HEADERS, (onFailure) =>
-        sseFormat(onFailure, { sources: prepared.sources }),
-      )
+      // Nothing to ground an answer in: the whole stream is the sources frame and a done frame.
+      const stream =
+        prepared.messages.length === 0
+          ? await app.chat.streamFixed([{ type: 'end', finishReason: 'no_context' }], call)
+          : await app.chat.stream('openai', { messages: prepared.messages, model: options.model }, call)
+      const format = sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS, preface: { sources: prepared.sources } })
+      return sendStream(reply, stream, format)
     },
   )
-}
-
-async function* noContext(): AsyncGenerator<RelayEvent> {
-  yield { type: 'part', part: { type: 'end', finishReason: 'no_context' } }
 }
 
 export default ragRoutes

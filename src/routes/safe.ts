@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { callOptions } from '../request-context.js'
 import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema, promptResponseSchema } from '../schemas/prompt.js'
+import { callOptions } from './call-options.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
 const safeRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -28,11 +28,8 @@ const safeRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { prompt, model } = promptFrom(request.query, request.body, app.config.DEFAULT_MODEL)
-      const options = callOptions(request)
-      const result = await app.retry(
-        () => app.openai.generate({ messages: asMessages(prompt), model }, options),
-        options.signal,
-      )
+      const generateRequest = { messages: asMessages(prompt), model }
+      const result = await app.chat.answerWithRetry('openai', generateRequest, callOptions(request))
       return { response: result.text }
     },
   )

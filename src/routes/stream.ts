@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema } from '../schemas/prompt.js'
-import { SSE_HEADERS, sseFormat } from '../streaming/sse.js'
-import { openStream, sendStream } from '../streaming/streams.js'
+import { sse } from '../streaming/sse.js'
+import { sendStream } from '../streaming/stream-body.js'
+import { callOptions } from './call-options.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
 const SSE_DESCRIPTION =
@@ -40,8 +41,12 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { prompt, model } = promptFrom(request.query, request.body, app.config.DEFAULT_MODEL)
-      const session = await openStream(app, request, app.openai, { messages: asMessages(prompt), model })
-      return sendStream(reply, session, SSE_HEADERS, sseFormat)
+      const stream = await app.chat.stream(
+        'openai',
+        { messages: asMessages(prompt), model },
+        callOptions(request),
+      )
+      return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS }))
     },
   )
 
@@ -56,8 +61,12 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { prompt, model } = promptFrom(request.query, undefined, app.config.DEFAULT_MODEL)
-      const session = await openStream(app, request, app.openai, { messages: asMessages(prompt), model })
-      return sendStream(reply, session, SSE_HEADERS, sseFormat)
+      const stream = await app.chat.stream(
+        'openai',
+        { messages: asMessages(prompt), model },
+        callOptions(request),
+      )
+      return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS }))
     },
   )
 }

@@ -1,30 +1,31 @@
-import type { AppError } from '../errors.js'
-import type { WireFormat } from './streams.js'
+import type { WireFormat } from './wire-format.js'
 
-/** Headers for an event stream that proxies must neither buffer nor compress. */
-export const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  'x-accel-buffering': 'no',
+export interface SseOptions {
+  /** A `: ping` comment after this long without a frame. */
+  heartbeatMs: number
+  /** A data frame sent before any other (/rag's sources). */
+  preface?: object
 }
 
 /**
  * The chapter's SSE frames: `{"content": delta}` per text delta, `{"done": true}` at the end (with
  * `reason` when the answer was cut short), `{"error": "stream_error", "detail"}` on a failure after the
  * stream began, and comments (`: stream open` once the upstream answers, `: ping` as heartbeats). Every
- * data frame carries an increasing `id:`. `preface` is a data frame sent before any other (/rag's sources).
+ * data frame carries an increasing `id:`.
  */
-export function sseFormat(onFailure?: (error: AppError) => void, preface?: object): WireFormat {
+export function sse(options: SseOptions): WireFormat {
   let id = 0
   const data = (payload: object) => `id: ${++id}\ndata: ${JSON.stringify(payload)}\n\n`
   return {
-    first: preface ? data(preface) : undefined,
-    frame(event) {
-      if (event.type === 'heartbeat') return ': ping\n\n'
-      if (event.type === 'failure') {
-        onFailure?.(event.error)
-        return data({ error: 'stream_error', detail: event.error.message })
-      }
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    },
+    preface: options.preface ? data(options.preface) : undefined,
+    heartbeat: { frame: ': ping\n\n', intervalMs: options.heartbeatMs },
+    encode(event) {
+      if (event.type === 'failure') return data({ error: 'stream_error', detail: event.error.message })
       const { part } = event
       // Puts the 200 and its headers on the wire now, not with the first token (reasoning can take long).
       if (part.type === 'start') return ': stream open\n\n'

@@ -1,115 +1,72 @@
-import type { OutgoingHttpHeaders } from 'node:http'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { AppError } from '../errors.js'
-import type { ChatProvider, GenerateRequest } from '../providers/provider.js'
-import { serverTiming } from '../request-context.js'
-import { drained } from './drained.js'
-import { type RelayEvent, StreamSession } from './stream-session.js'
+import type { CallOptions, ChatProvider, GenerateRequest, StreamPart } from '../providers/provider.js'
+import type { RetryPolicy } from '../providers/retry.js'
+import { deadlines } from './deadlines.js'
+import type { Stage } from './pipeline.js'
+import { fixedSource, providerSource, type SourceOpener } from './source.js'
+import { StreamRegistry } from './stream-registry.js'
+import { StreamSession } from './stream-session.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Streams in flight: shutdown ends them, tests count them. */
-    streams: Set<StreamSession>
+export interface StreamLimits {
+  /** Longest wait for the upstream's first part, per attempt. */
+  firstEventMs: number
+  /** Longest wait for each following part. */
+  idleMs: number
+  /** Longest life of the whole stream, retries included. */
+  totalMs: number
+}
+
+export interface StreamsOptions {
+  limits: StreamLimits
+  /** Retries attempts until the first part. */
+  retry: RetryPolicy
+}
+
+/**
+ * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
+ * attempts until the first part), then its stages in order: deadlines, then the stages later
+ * capabilities add. The wire format is the route's choice (stream-body.ts).
+ */
+export class Streams {
+  readonly #options: StreamsOptions
+  /** The streams in flight. */
+  readonly registry = new StreamRegistry()
+
+  constructor(options: StreamsOptions) {
+    this.#options = options
   }
-}
 
-/** How long shutdown waits for open streams to write their last frame. */
-const SHUTDOWN_GRACE_MS = 5_000
+  /** How many streams are open. */
+  get size(): number {
+    return this.registry.size
+  }
 
-/**
- * Keeps the registry of open streams. On close, ends each with a last frame and waits until its response
- * has closed, so its keep-alive connection is idle when the server closes idle connections.
- */
-export function registerStreams(app: FastifyInstance) {
-  app.decorate('streams', new Set<StreamSession>())
-  app.addHook('preClose', async () => {
-    const sessions = [...app.streams]
-    for (const session of sessions) session.shutdown()
-    const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())
-    await Promise.race([Promise.all(sessions.map((session) => session.closed)), grace])
-  })
-}
+  /** A provider's streamed answer; resolves once its first part arrived, rejects with an AppError. */
+  fromProvider(provider: ChatProvider, request: GenerateRequest, call: CallOptions): Promise<StreamSession> {
+    const { retry, limits } = this.#options
+    const source = providerSource({
+      provider,
+      request,
+      requestId: call.requestId,
+      timing: call.timing,
+      retry,
+      firstEventMs: limits.firstEventMs,
+    })
+    return this.#open(source, call)
+  }
 
-/** Opens a stream for this request: resolves when the upstream's first event arrived, or rejects. */
-export async function openStream(
-  app: FastifyInstance,
-  request: FastifyRequest,
-  provider: ChatProvider,
-  generateRequest: GenerateRequest,
-): Promise<StreamSession> {
-  const { config } = app
-  const session = new StreamSession({
-    provider,
-    request: generateRequest,
-    requestId: request.id,
-    timing: request.timing,
-    clientSignal: request.clientSignal,
-    retry: app.retry,
-    registry: app.streams,
-    limits: {
-      firstEventMs: config.STREAM_FIRST_EVENT_TIMEOUT_MS,
-      idleMs: config.STREAM_IDLE_TIMEOUT_MS,
-      totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
-      heartbeatMs: config.SSE_HEARTBEAT_MS,
-    },
-  })
-  await session.open()
-  return session
-}
+  /** A stream whose parts are known already: no upstream is called. */
+  fixed(parts: [StreamPart, ...StreamPart[]], call: CallOptions): Promise<StreamSession> {
+    return this.#open(fixedSource(...parts), call)
+  }
 
-/** A wire format: the frame for each relay event (undefined: none), and a frame to send first. */
-export interface WireFormat {
-  first?: string
-  frame(event: RelayEvent): string | undefined
-}
+  async #open(open: SourceOpener, call: CallOptions): Promise<StreamSession> {
+    const session = new StreamSession({ open, stages: this.#stages(), clientSignal: call.signal })
+    this.registry.track(session)
+    await session.open()
+    return session
+  }
 
-/**
- * Sends a session's events in a wire format. The frames are written straight to the socket: a slow
- * client pauses the generator, and with it the upstream read (backpressure); a closed socket ends the
- * session through the request's client signal.
- */
-export function sendStream(
-  reply: FastifyReply,
-  session: StreamSession,
-  headers: Record<string, string>,
-  format: (onFailure: (error: AppError) => void) => WireFormat,
-) {
-  const onFailure = (error: AppError) =>
-    reply.log.warn(
-      { code: error.code, detail: error.logDetail },
-      `stream failed after it began: ${error.message}`,
-    )
-  session.bindResponse(reply.raw)
-  return sendFrames(reply, headers, session.events(), format(onFailure))
-}
-
-/**
- * Writes the events' frames to the response, waiting for `drain` whenever the socket is full.
- * The reply is hijacked: a Node stream piped by Fastify cost ~90 µs of CPU per 20-delta stream
- * (BENCHMARKS.md). Fastify still logs the request when the response finishes.
- */
-export async function sendFrames(
-  reply: FastifyReply,
-  headers: Record<string, string>,
-  events: AsyncIterable<RelayEvent>,
-  format: WireFormat,
-): Promise<void> {
-  const response = reply.raw
-  reply.hijack()
-  reply.headers(headers).header('server-timing', serverTiming(reply))
-  response.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders)
-  try {
-    if (format.first !== undefined) response.write(format.first)
-    for await (const event of events) {
-      const frame = format.frame(event)
-      if (frame === undefined) continue
-      if (response.destroyed) break
-      if (!response.write(frame)) await drained(response)
-    }
-  } catch (error) {
-    // The formats end every failure with a frame of their own; anything else is a bug worth a log line.
-    reply.log.error({ err: error }, 'stream relay failed')
-  } finally {
-    response.end()
+  #stages(): Stage[] {
+    return [deadlines(this.#options.limits)]
   }
 }

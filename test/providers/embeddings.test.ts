@@ -1,5 +1,6 @@
 import { Agent } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { Cancellation } from '../../src/cancellation.js'
 import { ModelNotFoundError, UpstreamUnavailableError } from '../../src/errors.js'
 import { OllamaEmbedder, OpenAIEmbedder } from '../../src/providers/embeddings.js'
 import { lexicalEmbedding } from '../fakes/lexical-embedding.js'
@@ -8,7 +9,7 @@ import { embeddingsReply } from '../fakes/openai.js'
 import { FakeUpstream } from '../fakes/upstream.js'
 import { readFixture } from '../fixtures.js'
 
-const call = { signal: new AbortController().signal, requestId: 'embeddings-test' }
+const call = { signal: new Cancellation().signal, requestId: 'embeddings-test' }
 let upstream: FakeUpstream
 let dispatcher: Agent
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { Cancellation } from '../../src/cancellation.js'
 import { UpstreamUnavailableError } from '../../src/errors.js'
 import type { Embedder } from '../../src/providers/embeddings.js'
 import { EmbeddingCache, textHash } from '../../src/rag/embedding-cache.js'
@@ -22,7 +23,7 @@ class RecordingEmbedder implements Embedder {
   }
 }
 
-const call = { signal: new AbortController().signal, requestId: 'test' }
+const call = { signal: new Cancellation().signal, requestId: 'test' }
 
 describe('embedding cache', () => {
   it('sends only the texts it has not seen, item by item within a batch', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Cancellation } from '../../src/cancellation.js'
 import type { Embedder } from '../../src/providers/embeddings.js'
 import { EmbeddingCache } from '../../src/rag/embedding-cache.js'
 import { Ingestor } from '../../src/rag/ingest.js'
@@ -11,7 +12,7 @@ import { LanceStore } from '../../src/rag/stores/lancedb.js'
 import { lexicalEmbedding } from '../fakes/lexical-embedding.js'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/rag-corpus/', import.meta.url))
-const call = { signal: new AbortController().signal, requestId: 'quality' }
+const call = { signal: new Cancellation().signal, requestId: 'quality' }
 
 /** The stand-in embedding model of the tests (no real one can be downloaded here). */
 const lexical: Embedder = {

@@ -1,6 +1,6 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
-import type { Config } from './config.js'
+import type { Config } from '../config.js'
 
 /** Paths whose values pino replaces: credentials never reach a log line. */
 const REDACTED_PATHS = [

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { AppError, type RequestIssue, RequestValidationError } from './errors.js'
+import { AppError, type RequestIssue, RequestValidationError } from '../errors.js'
 
 /** Where Fastify says a validation error came from: FastAPI's name for it, and where the input is. */
 const LOCATION: Record<string, { name: string; input: (request: FastifyRequest) => unknown }> = {

@@ -1,27 +1,27 @@
 import type { FastifyInstance } from 'fastify'
 import { Agent } from 'undici'
-import type { Config } from './config.js'
-import { ProviderNotConfiguredError } from './errors.js'
-import { OllamaProvider } from './providers/ollama.js'
-import { OpenAIProvider } from './providers/openai.js'
-import type { ChatProvider } from './providers/provider.js'
-import { createRetryPolicy, type RetryPolicy } from './providers/retry.js'
-import { createRag } from './rag/create-rag.js'
-import type { RagService } from './rag/rag-service.js'
-import type { DocumentStore } from './rag/types.js'
+import type { Config } from '../config.js'
+import { ProviderNotConfiguredError } from '../errors.js'
+import { OllamaProvider } from '../providers/ollama.js'
+import { OpenAIProvider } from '../providers/openai.js'
+import type { ChatProvider } from '../providers/provider.js'
+import { createRetryPolicy, type RetryPolicy } from '../providers/retry.js'
+import { createRag } from '../rag/create-rag.js'
+import type { RagService } from '../rag/rag-service.js'
+import type { DocumentStore } from '../rag/types.js'
+import { ChatService } from '../services/chat-service.js'
+import { Streams } from '../streaming/streams.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The configuration the app was built with. */
     config: Config
-    /** OpenAI Responses (or any compatible endpoint). */
-    openai: ChatProvider
-    /** Ollama's native API, for the local routes. */
-    ollama: ChatProvider
-    /** Runs a provider call under the configured retry policy. */
-    retry: RetryPolicy
+    /** Whole and streamed answers from OpenAI or Ollama. */
+    chat: ChatService
     /** Documents, retrieval and grounded answers. */
     rag: RagService
+    /** Streams in flight: shutdown ends them, tests count them. */
+    streams: Streams
   }
 }
 
@@ -36,6 +36,9 @@ export interface ServiceOverrides {
   /** Replaces the document store chosen from the config. */
   store?: DocumentStore
 }
+
+/** How long shutdown waits for open streams to write their last frame. */
+const SHUTDOWN_GRACE_MS = 5_000
 
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
 class UnconfiguredProvider implements ChatProvider {
@@ -54,6 +57,7 @@ class UnconfiguredProvider implements ChatProvider {
   }
 }
 
+/** Builds the services from the config (providers on one connection pool) and decorates the app with them. */
 export async function registerServices(
   app: FastifyInstance,
   config: Config,
@@ -81,21 +85,32 @@ export async function registerServices(
   const rag = await createRag(config, { openai, ollama, store: overrides.store })
   app.addHook('onClose', async () => rag.close())
 
-  app.decorate('config', config)
-  app.decorate(
-    'openai',
-    overrides.openai ??
-      (openai ? new OpenAIProvider(openai) : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
-  )
-  app.decorate('ollama', overrides.ollama ?? new OllamaProvider(ollama))
-  app.decorate('rag', rag)
-  app.decorate(
-    'retry',
+  const retry =
     overrides.retry ??
-      createRetryPolicy({
-        attempts: config.RETRY_ATTEMPTS,
-        minDelayMs: config.RETRY_MIN_DELAY_MS,
-        maxDelayMs: config.RETRY_MAX_DELAY_MS,
-      }),
-  )
+    createRetryPolicy({
+      attempts: config.RETRY_ATTEMPTS,
+      minDelayMs: config.RETRY_MIN_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    })
+  const streams = new Streams({
+    retry,
+    limits: {
+      firstEventMs: config.STREAM_FIRST_EVENT_TIMEOUT_MS,
+      idleMs: config.STREAM_IDLE_TIMEOUT_MS,
+      totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
+    },
+  })
+  // Before the server closes idle connections, open streams end with a last frame.
+  app.addHook('preClose', () => streams.registry.shutdown(SHUTDOWN_GRACE_MS))
+  const providers = {
+    openai:
+      overrides.openai ??
+      (openai ? new OpenAIProvider(openai) : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
+    ollama: overrides.ollama ?? new OllamaProvider(ollama),
+  }
+
+  app.decorate('config', config)
+  app.decorate('chat', new ChatService({ providers, retry, streams }))
+  app.decorate('rag', rag)
+  app.decorate('streams', streams)
 }

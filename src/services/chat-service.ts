@@ -1,0 +1,51 @@
+import type {
+  CallOptions,
+  ChatProvider,
+  GenerateRequest,
+  GenerateResult,
+  StreamPart,
+} from '../providers/provider.js'
+import type { RetryPolicy } from '../providers/retry.js'
+import type { StreamSession } from '../streaming/stream-session.js'
+import type { Streams } from '../streaming/streams.js'
+
+/** Where a model runs: OpenAI's Responses API (or a compatible endpoint), or a local Ollama. */
+export type ModelHost = 'openai' | 'ollama'
+
+export interface ChatServiceOptions {
+  /** One provider per host. */
+  providers: Record<ModelHost, ChatProvider>
+  /** The policy /safe answers under. */
+  retry: RetryPolicy
+  /** Opens streamed answers. */
+  streams: Streams
+}
+
+/** Answers, whole or streamed: what every generating route asks for, whichever host runs the model. */
+export class ChatService {
+  readonly #options: ChatServiceOptions
+
+  constructor(options: ChatServiceOptions) {
+    this.#options = options
+  }
+
+  /** One whole answer, one upstream call. */
+  answer(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
+    return this.#options.providers[host].generate(request, call)
+  }
+
+  /** One whole answer under the retry policy: retryable failures are tried again. */
+  answerWithRetry(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
+    return this.#options.retry(() => this.answer(host, request, call), call.signal)
+  }
+
+  /** A streamed answer, resolved once the upstream's first part arrived; rejects with an AppError before. */
+  stream(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<StreamSession> {
+    return this.#options.streams.fromProvider(this.#options.providers[host], request, call)
+  }
+
+  /** A stream of parts known in advance: no model is called (e.g. no grounded answer exists). */
+  streamFixed(parts: [StreamPart, ...StreamPart[]], call: CallOptions): Promise<StreamSession> {
+    return this.#options.streams.fixed(parts, call)
+  }
+}

@@ -1,0 +1,77 @@
+import { Cancellation, type CancelSignal } from '../cancellation.js'
+import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
+import {
+  type ChatProvider,
+  type GenerateRequest,
+  type StreamPart,
+  timed,
+  type UpstreamTiming,
+} from '../providers/provider.js'
+import type { RetryPolicy } from '../providers/retry.js'
+
+/** An upstream answer that has begun: its first part, and the rest to read. */
+export interface StartedSource {
+  first: StreamPart
+  rest: AsyncIterator<StreamPart>
+  /** Stops following the stream's cancellation once the stream is over. */
+  release(): void
+}
+
+/** Starts a stream's upstream; rejects with an AppError when it cannot, cancelled through `signal`. */
+export type SourceOpener = (signal: CancelSignal) => Promise<StartedSource>
+
+export interface ProviderSourceOptions {
+  provider: ChatProvider
+  request: GenerateRequest
+  /** Our request id, forwarded upstream. */
+  requestId: string
+  /** Receives the time spent waiting for the first part (the Server-Timing header's "upstream"). */
+  timing?: UpstreamTiming
+  retry: RetryPolicy
+  /** Longest wait for the first part, per attempt. */
+  firstEventMs: number
+}
+
+/**
+ * A provider's stream, attempted under the retry policy until one attempt yields its first part. An
+ * attempt whose first part does not come within `firstEventMs` is cancelled (its request aborted) and
+ * counts as a retryable timeout. Nothing has reached the client before the first part, so a retry is
+ * invisible to it; after it, nothing is retried.
+ */
+export function providerSource(options: ProviderSourceOptions): SourceOpener {
+  const { provider, request, requestId, timing, retry, firstEventMs } = options
+  return (signal) =>
+    retry(async () => {
+      const attempt = new Cancellation(signal)
+      const call = { signal: attempt.signal, requestId, timing }
+      const rest = provider.stream(request, call)[Symbol.asyncIterator]()
+      const timer = setTimeout(() => {
+        const logDetail = `no upstream event for the first event within ${firstEventMs} ms`
+        attempt.cancel(new UpstreamTimeoutError({ logDetail }))
+      }, firstEventMs)
+      let result: IteratorResult<StreamPart>
+      try {
+        result = await timed(call, () => rest.next())
+      } catch (error) {
+        attempt.release()
+        throw attempt.signal.reason ?? error
+      } finally {
+        clearTimeout(timer)
+      }
+      if (attempt.signal.reason) throw attempt.signal.reason
+      if (result.done) {
+        attempt.release()
+        throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended before its first event' })
+      }
+      return { first: result.value, rest, release: () => attempt.release() }
+    }, signal)
+}
+
+/** A stream that is whole before it starts (e.g. /rag's answer when nothing relevant was found). */
+export function fixedSource(...parts: [StreamPart, ...StreamPart[]]): SourceOpener {
+  const [first, ...others] = parts
+  async function* rest() {
+    yield* others
+  }
+  return async () => ({ first, rest: rest(), release() {} })
+}
