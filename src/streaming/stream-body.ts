@@ -48,8 +48,10 @@ class StreamBody extends EventEmitter implements EventSink {
     return destination
   }
 
-  /** Called by Fastify when the response closed before the body ended: the session hears it from the client signal. */
-  destroy(): void {}
+  /** Called by Fastify when the response closed before the body ended: the client has gone. */
+  destroy(): void {
+    this.#session.cancel(new ClientClosedRequestError())
+  }
 
   deliver(event: RelayEvent): void {
     if (event.type === 'failure' && !(event.error instanceof ClientClosedRequestError)) {
