@@ -35,7 +35,7 @@ export async function registerOpenApi(app: FastifyInstance) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
 
-type Components = Record<string, OpenAPIV3_1.SchemaObject>
+const SCHEMA_REF = '#/components/schemas/'
 
 /**
  * The Zod provider emits every named schema twice: `XInput` for requests and `X` for responses, which
@@ -43,26 +43,17 @@ type Components = Record<string, OpenAPIV3_1.SchemaObject>
  * the request's more permissive form, under the plain name. A body that may be null is an optional body.
  */
 export function tidyDocument(document: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
-  const schemas = (document.components?.schemas ?? {}) as Components
-  const renamed = new Map<string, string>()
-  for (const name of Object.keys(schemas)) {
-    const output = name.endsWith('Input') ? name.slice(0, -'Input'.length) : undefined
-    if (output && schemas[output]) renamed.set(name, output)
-  }
-  const rewrite = (json: string) =>
-    json.replace(/"#\/components\/schemas\/(\w+)"/g, (match, name: string) =>
-      renamed.has(name) ? `"#/components/schemas/${renamed.get(name)}"` : match,
-    )
-  const comparable = (schema: unknown) =>
-    rewrite(JSON.stringify(schema)).replaceAll(',"additionalProperties":false', '')
+  const schemas = document.components?.schemas ?? {}
+  const renamed = mergeablePairs(schemas)
+  const merged = { ...schemas }
   for (const [input, output] of renamed) {
-    if (comparable(schemas[input]) !== comparable(schemas[output])) renamed.delete(input)
+    merged[output] = merged[input] as OpenAPIV3_1.SchemaObject
+    delete merged[input]
   }
-  for (const [input, output] of renamed) {
-    schemas[output] = schemas[input] as OpenAPIV3_1.SchemaObject
-    delete schemas[input]
-  }
-  const tidied = JSON.parse(rewrite(JSON.stringify(document))) as OpenAPIV3_1.Document
+  const source = renamed.size
+    ? { ...document, components: { ...document.components, schemas: merged } }
+    : document
+  const tidied = rewriteRefs(source, renamed) as OpenAPIV3_1.Document
 
   for (const pathItem of Object.values(tidied.paths ?? {})) {
     for (const operation of Object.values(pathItem ?? {}) as OpenAPIV3_1.OperationObject[]) {
@@ -77,4 +68,72 @@ export function tidyDocument(document: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
     }
   }
   return tidied
+}
+
+/** `XInput` -> `X` for each pair of schemas that are the same but for `additionalProperties: false`. */
+function mergeablePairs(schemas: Record<string, unknown>): Map<string, string> {
+  const renamed = new Map<string, string>()
+  for (const name of Object.keys(schemas)) {
+    const output = name.endsWith('Input') ? name.slice(0, -'Input'.length) : ''
+    if (output && Object.hasOwn(schemas, output)) renamed.set(name, output)
+  }
+  // A pair whose schemas refer to a pair kept apart is itself apart: drop pairs until none is dropped.
+  for (let dropped = true; dropped; ) {
+    dropped = false
+    for (const [input, output] of renamed) {
+      if (sameSchema(schemas[input], schemas[output], renamed)) continue
+      renamed.delete(input)
+      dropped = true
+    }
+  }
+  return renamed
+}
+
+type Node = Record<string, unknown>
+const isNode = (value: unknown): value is Node =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The reference with a renamed schema's new name; any other value as it is. */
+function renameRef(reference: unknown, renamed: Map<string, string>): unknown {
+  if (typeof reference !== 'string' || !reference.startsWith(SCHEMA_REF)) return reference
+  const output = renamed.get(reference.slice(SCHEMA_REF.length))
+  return output ? SCHEMA_REF + output : reference
+}
+
+/** Equal as JSON, ignoring `additionalProperties: false` and counting `XInput` and `X` refs as one. */
+function sameSchema(left: unknown, right: unknown, renamed: Map<string, string>): boolean {
+  if (Array.isArray(left) || Array.isArray(right)) {
+    return (
+      Array.isArray(left) &&
+      Array.isArray(right) &&
+      left.length === right.length &&
+      left.every((item, index) => sameSchema(item, right[index], renamed))
+    )
+  }
+  if (!isNode(left) || !isNode(right)) return left === right
+  const keysOf = (node: Node) =>
+    Object.keys(node).filter(
+      (key) => node[key] !== undefined && !(key === 'additionalProperties' && node[key] === false),
+    )
+  const [leftKeys, rightKeys] = [keysOf(left), keysOf(right)]
+  return (
+    leftKeys.length === rightKeys.length &&
+    leftKeys.every((key) =>
+      key === '$ref' && typeof left[key] === 'string'
+        ? renameRef(left[key], renamed) === renameRef(right[key], renamed)
+        : rightKeys.includes(key) && sameSchema(left[key], right[key], renamed),
+    )
+  )
+}
+
+/** A copy of the tree with every `$ref` to a renamed schema pointing at its new name. */
+function rewriteRefs(value: unknown, renamed: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => rewriteRefs(item, renamed))
+  if (!isNode(value)) return value
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      key === '$ref' && typeof item === 'string' ? renameRef(item, renamed) : rewriteRefs(item, renamed),
+    ]),
+  )
 }
