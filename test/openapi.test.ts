@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import type { OpenAPIV3_1 } from 'openapi-types'
 import { describe, expect, it } from 'vitest'
 import { OPENAPI_PATH, renderOpenApi } from '../scripts/generate-openapi.js'
-import { tidyDocument } from '../src/openapi.js'
+import { tidyDocument } from '../src/plugins/openapi.js'
 import { buildTestApp, testConfig } from './helpers.js'
 
 describe('OpenAPI document', () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { Agent } from 'undici'
 import type { Config } from '../config.js'
 import { ProviderNotConfiguredError } from '../errors.js'
+import { createConnectionPool } from '../providers/connection-pool.js'
 import { OllamaProvider } from '../providers/ollama.js'
 import { OpenAIProvider } from '../providers/openai.js'
 import type { ChatProvider } from '../providers/provider.js'
@@ -63,12 +63,7 @@ export async function registerServices(
   config: Config,
   overrides: ServiceOverrides = {},
 ) {
-  // One keep-alive pool for every upstream call the app makes (the chapter opened a client per request).
-  // Uncapped by default: a stream holds its connection for its whole life, so a cap would queue streams.
-  const dispatcher = new Agent({
-    keepAliveTimeout: 30_000,
-    connections: config.UPSTREAM_MAX_CONNECTIONS || null,
-  })
+  const dispatcher = createConnectionPool(config.UPSTREAM_MAX_CONNECTIONS)
   app.addHook('onClose', async () => dispatcher.close())
 
   const openai = config.OPENAI_API_KEY
