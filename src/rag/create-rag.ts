@@ -1,11 +1,16 @@
 import type { Config } from '../config.js'
 import { ProviderNotConfiguredError } from '../errors.js'
-import { type Embedder, OllamaEmbedder, OpenAIEmbedder } from '../providers/embeddings.js'
+import {
+  type Embedder,
+  type EmbeddingSpace,
+  OllamaEmbedder,
+  OpenAIEmbedder,
+} from '../providers/embeddings.js'
 import type { OllamaProviderOptions } from '../providers/ollama.js'
 import type { OpenAIOptions } from '../providers/openai.js'
 import { EmbeddingCache } from './embedding-cache.js'
 import { RagService } from './rag-service.js'
-import type { DocumentStore, EmbeddingSpace } from './types.js'
+import type { DocumentStore } from './types.js'
 
 export interface RagDependencies {
   /** How to reach OpenAI, when OPENAI_API_KEY is set. */

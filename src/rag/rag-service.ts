@@ -1,17 +1,12 @@
 import { DocumentNotFoundError, DocumentStoreUnavailableError } from '../errors.js'
+import type { EmbeddingSpace } from '../providers/embeddings.js'
 import type { CallOptions, ChatMessage, ChatProvider } from '../providers/provider.js'
 import type { ChunkingOptions } from './chunker.js'
 import type { EmbeddingCache } from './embedding-cache.js'
 import { type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
 import { buildRagMessages, sourcesOf } from './prompt.js'
 import { type RetrieveOptions, retrieve } from './retrieve.js'
-import {
-  type DocumentStore,
-  EmbeddingMismatchError,
-  type EmbeddingSpace,
-  type Page,
-  type StoredDocument,
-} from './types.js'
+import { type DocumentStore, EmbeddingMismatchError, type Page, type StoredDocument } from './types.js'
 
 /** What /rag answers when retrieval finds nothing: no model is asked to answer from no context. */
 export const NO_CONTEXT_ANSWER =

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { EmbeddingSpace } from '../../src/providers/embeddings.js'
 import {
   type DocumentStore,
   EmbeddingMismatchError,
-  type EmbeddingSpace,
   type Metadata,
   type StoredChunk,
   type StoredDocument,

@@ -6,10 +6,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import * as lancedb from '@lancedb/lancedb'
+import type { EmbeddingSpace } from '../../providers/embeddings.js'
 import {
   type DocumentStore,
   EmbeddingMismatchError,
-  type EmbeddingSpace,
   type Metadata,
   type Page,
   type SearchHit,

@@ -1,9 +1,9 @@
 import { escapeIdentifier, Pool, type PoolClient, type QueryConfig } from 'pg'
 import { fromSql, toSql } from 'pgvector'
+import type { EmbeddingSpace } from '../../providers/embeddings.js'
 import {
   type DocumentStore,
   EmbeddingMismatchError,
-  type EmbeddingSpace,
   type Metadata,
   type Page,
   type SearchHit,
