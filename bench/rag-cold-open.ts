@@ -4,7 +4,7 @@
  * Argument: JSON `{ directory, space, vector, keywords }`; prints one JSON line of timings in ms.
  */
 const started = performance.now()
-const { LanceStore } = await import('../src/rag/stores/lancedb.js')
+const { LanceStore } = await import('../src/rag/stores/lancedb/store.js')
 const imported = performance.now()
 const rssAfterImport = process.memoryUsage().rss
 

@@ -22,8 +22,8 @@ import type { StoredChunk, StoredDocument } from '../src/rag/types.js'
 // logger reads this once when the native module loads, so LanceDB is imported only after it is set.
 process.env.LANCEDB_LOG ??= 'error'
 const lancedb = await import('@lancedb/lancedb')
-const { LanceStore } = await import('../src/rag/stores/lancedb.js')
-// The CommonJS copy LanceDB checks its types against (see src/rag/stores/lancedb.ts).
+const { LanceStore } = await import('../src/rag/stores/lancedb/store.js')
+// The CommonJS copy LanceDB checks its types against (see src/rag/stores/lancedb/rows.ts).
 const arrow = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow')
 
 const SEED = 20_261_126
@@ -839,7 +839,7 @@ const findings = [
 
 const section = [
   SECTION,
-  wrap(`\`npm run bench:rag\`: the LanceDB store (\`src/rag/stores/lancedb.ts\`) through its public API, on a
+  wrap(`\`npm run bench:rag\`: the LanceDB store (\`src/rag/stores/lancedb/\`) through its public API, on a
   synthetic corpus made with a seeded PRNG: chunks of ~${CHUNK_TOKENS} tokens (${WORDS_PER_CHUNK} words of sentences
   over a ${format(WORDS.length)}-word vocabulary with Zipf-like frequencies), random 1536-d unit vectors,
   documents of ${CHUNKS_PER_DOCUMENT} chunks. Embedding is never timed: vectors are made before the clock starts.

@@ -28,7 +28,7 @@ export async function createStore(config: Config): Promise<DocumentStore> {
     const { PostgresStore } = await import('./stores/postgres.js')
     return new PostgresStore({ connectionString: config.DATABASE_URL })
   }
-  const { LanceStore } = await import('./stores/lancedb.js')
+  const { LanceStore } = await import('./stores/lancedb/store.js')
   return new LanceStore({ directory: config.RAG_DATA_DIR })
 }
 

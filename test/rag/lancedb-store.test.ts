@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as lancedb from '@lancedb/lancedb'
 import { describe, expect, it } from 'vitest'
-import { LanceStore } from '../../src/rag/stores/lancedb.js'
+import { LanceStore } from '../../src/rag/stores/lancedb/store.js'
 import { describeStoreContract, makeDocument } from './store-contract.js'
 
 describeStoreContract('LanceDB', async () => {

@@ -7,7 +7,7 @@ import type { Embedder } from '../../src/providers/embeddings.js'
 import { EmbeddingCache } from '../../src/rag/embedding-cache.js'
 import { Ingestor } from '../../src/rag/ingest.js'
 import { retrieve } from '../../src/rag/retrieve.js'
-import { LanceStore } from '../../src/rag/stores/lancedb.js'
+import { LanceStore } from '../../src/rag/stores/lancedb/store.js'
 import { lexicalEmbedding } from '../fakes/lexical-embedding.js'
 
 const CORPUS = fileURLToPath(new URL('../fixtures/rag-corpus/', import.meta.url))
