@@ -12,17 +12,21 @@ import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { Data, DataType, Schema } from 'apache-arrow'
 import { countTokens } from 'gpt-tokenizer'
+import { parseConfig } from '../src/config.js'
 import type { Embedder } from '../src/providers/embeddings.js'
 import { chunkText } from '../src/rag/chunker.js'
 import { EmbeddingCache, textHash } from '../src/rag/embedding-cache.js'
 import { retrieve } from '../src/rag/retrieve.js'
+import { loadLanceStore } from '../src/rag/stores/lancedb/load.js'
 import type { StoredChunk, StoredDocument } from '../src/rag/types.js'
 
 // The store's searches make LanceDB log a deprecation warning on every query (see the findings); its
-// logger reads this once when the native module loads, so LanceDB is imported only after it is set.
+// logger reads this once when the native module loads, so LanceDB is imported only after it is set, and
+// through loadLanceStore, which sets LANCE_CPU_THREADS from the configuration (the environment) first.
 process.env.LANCEDB_LOG ??= 'error'
+const config = parseConfig(process.env)
+const { LanceStore } = await loadLanceStore(config)
 const lancedb = await import('@lancedb/lancedb')
-const { LanceStore } = await import('../src/rag/stores/lancedb/store.js')
 // The CommonJS copy LanceDB checks its types against (see src/rag/stores/lancedb/rows.ts).
 const arrow = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow')
 
@@ -517,6 +521,7 @@ async function coldOpen(directory: string) {
     space: SPACE,
     vector: [...queryVector(chunk)],
     keywords: queryWords(chunk),
+    lanceCpuThreads: config.LANCE_CPU_THREADS,
   })
   const runs: Record<string, number>[] = []
   for (let run = 0; run < COLD_OPENS; run++) {

@@ -69,6 +69,10 @@ export const configSchema = z
       z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     ),
     RAG_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
+    // LanceDB's full-text index build hung on a 2-core machine with fewer threads. Lance reads it once per
+    // process, so it is set before LanceDB loads (src/rag/stores/lancedb/load.ts); a value that is not a
+    // whole number would make Lance panic.
+    LANCE_CPU_THREADS: integer(4, 1, 1024),
     EMBEDDING_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['none', 'openai', 'ollama']).default('none')),
     EMBEDDING_MODEL: optionalString,
     EMBEDDING_DIMENSIONS: z.preprocess(

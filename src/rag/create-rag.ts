@@ -10,6 +10,7 @@ import type { OllamaProviderOptions } from '../providers/ollama.js'
 import type { OpenAIOptions } from '../providers/openai.js'
 import { EmbeddingCache } from './embedding-cache.js'
 import { RagService } from './rag-service.js'
+import { loadLanceStore } from './stores/lancedb/load.js'
 import type { DocumentStore } from './types.js'
 
 export interface RagDependencies {
@@ -28,7 +29,7 @@ export async function createStore(config: Config): Promise<DocumentStore> {
     const { PostgresStore } = await import('./stores/postgres.js')
     return new PostgresStore({ connectionString: config.DATABASE_URL })
   }
-  const { LanceStore } = await import('./stores/lancedb/store.js')
+  const { LanceStore } = await loadLanceStore(config)
   return new LanceStore({ directory: config.RAG_DATA_DIR })
 }
 

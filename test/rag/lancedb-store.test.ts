@@ -2,10 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import * as lancedb from '@lancedb/lancedb'
 import { describe, expect, it } from 'vitest'
-import { LanceStore } from '../../src/rag/stores/lancedb/store.js'
+import { loadLanceStore } from '../../src/rag/stores/lancedb/load.js'
+import { testConfig } from '../helpers.js'
 import { describeStoreContract, makeDocument } from './store-contract.js'
+
+const { LanceStore } = await loadLanceStore(testConfig())
+// Only after the store: LanceDB must load through loadLanceStore.
+const lancedb = await import('@lancedb/lancedb')
 
 describeStoreContract('LanceDB', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'lance-contract-'))

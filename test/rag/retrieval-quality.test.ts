@@ -7,8 +7,11 @@ import type { Embedder } from '../../src/providers/embeddings.js'
 import { EmbeddingCache } from '../../src/rag/embedding-cache.js'
 import { Ingestor } from '../../src/rag/ingest.js'
 import { retrieve } from '../../src/rag/retrieve.js'
-import { LanceStore } from '../../src/rag/stores/lancedb/store.js'
+import { loadLanceStore } from '../../src/rag/stores/lancedb/load.js'
 import { lexicalEmbedding } from '../fakes/lexical-embedding.js'
+import { testConfig } from '../helpers.js'
+
+const { LanceStore } = await loadLanceStore(testConfig())
 
 const CORPUS = fileURLToPath(new URL('../fixtures/rag-corpus/', import.meta.url))
 const call = { signal: new AbortController().signal, requestId: 'quality' }

@@ -1,7 +1,3 @@
-// LanceDB's full-text index build hung on this 2-core machine until it was given more threads; the
-// native pool reads this once, so it must be set before the module loads (an operator's value wins).
-process.env.LANCE_CPU_THREADS ??= '4'
-
 import type * as lancedb from '@lancedb/lancedb'
 import type { EmbeddingSpace } from '../../../providers/embeddings.js'
 import type {
@@ -27,7 +23,10 @@ export interface LanceStoreOptions {
   maintenanceDelayMs?: number
 }
 
-/** The embedded default store: two LanceDB tables in a folder, nothing to install or run. */
+/**
+ * The embedded default store: two LanceDB tables in a folder, nothing to install or run. Load it with
+ * loadLanceStore() (./load.ts), which configures LanceDB's native module before it loads.
+ */
 export class LanceStore implements DocumentStore {
   readonly #options: Required<LanceStoreOptions>
   readonly #maintenance: MaintenanceScheduler
