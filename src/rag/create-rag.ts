@@ -26,7 +26,7 @@ export async function createStore(config: Config): Promise<DocumentStore> {
   // Each adapter is loaded only when chosen: PostgreSQL deployments never load LanceDB's native module,
   // and the embedded setup never loads the pg driver.
   if (config.DATABASE_URL) {
-    const { PostgresStore } = await import('./stores/postgres.js')
+    const { PostgresStore } = await import('./stores/postgres/store.js')
     return new PostgresStore({ connectionString: config.DATABASE_URL })
   }
   const { LanceStore } = await loadLanceStore(config)

@@ -4,7 +4,8 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { escapeIdentifier, Pool } from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { EmbeddingSpace } from '../../src/providers/embeddings.js'
-import { PostgresStore, vectorSearchStatement } from '../../src/rag/stores/postgres.js'
+import { vectorSearchStatement } from '../../src/rag/stores/postgres/statements.js'
+import { PostgresStore } from '../../src/rag/stores/postgres/store.js'
 import { describeStoreContract, makeDocument, type StoreHarness } from './store-contract.js'
 
 // One in-process PGlite (a single Postgres backend) per file, served over the real wire protocol.
