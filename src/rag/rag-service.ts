@@ -4,15 +4,13 @@ import type { CallOptions, ChatMessage, ChatProvider } from '../providers/provid
 import type { ChunkingOptions } from './chunker.js'
 import type { EmbeddingCache } from './embedding-cache.js'
 import { type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
-import { buildRagMessages, sourcesOf } from './prompt.js'
+import { buildRagMessages, type Source, sourcesOf } from './prompt.js'
 import { type RetrieveOptions, retrieve } from './retrieve.js'
 import { type DocumentStore, EmbeddingMismatchError, type Page, type StoredDocument } from './types.js'
 
 /** What /rag answers when retrieval finds nothing: no model is asked to answer from no context. */
 export const NO_CONTEXT_ANSWER =
   'The documents do not contain anything relevant to this question, so there is no grounded answer.'
-
-export type Source = ReturnType<typeof sourcesOf>[number]
 
 export interface PreparedAnswer {
   /** The cited passages, numbered as in the prompt. */

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { StoredDocument } from '../rag/types.js'
+import type { IngestResult } from '../rag/ingest.js'
+import type { StoredChunk, StoredDocument } from '../rag/types.js'
 import { callOptions } from '../request-context.js'
 import {
   documentPageSchema,
   documentParamsSchema,
+  type documentSchema,
   documentWithChunksSchema,
   ingestRequestSchema,
   ingestResponseSchema,
@@ -44,9 +46,7 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const results = await app.rag.ingest(request.body.documents, callOptions(request))
-      return {
-        results: results.map(({ fromCache, ...result }) => ({ ...result, from_cache: fromCache })),
-      }
+      return { results: results.map(toIngestResultBody) }
     },
   )
 
@@ -63,7 +63,7 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { offset, limit } = request.query
       const page = await app.rag.list(offset, limit)
-      return { items: page.items.map(toDocument), total: page.total, offset, limit }
+      return { items: page.items.map(toDocumentBody), total: page.total, offset, limit }
     },
   )
 
@@ -79,15 +79,7 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { document, chunks } = await app.rag.get(request.params.id)
-      return {
-        ...toDocument(document),
-        chunks: chunks.map((chunk) => ({
-          id: chunk.id,
-          index: chunk.index,
-          text: chunk.text,
-          token_count: chunk.tokenCount,
-        })),
-      }
+      return { ...toDocumentBody(document), chunks: chunks.map(toChunkBody) }
     },
   )
 
@@ -108,7 +100,19 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
   )
 }
 
-function toDocument(document: StoredDocument) {
+// The wire is snake_case, the domain camelCase: one mapping per response shape.
+
+function toIngestResultBody(result: IngestResult): z.infer<typeof ingestResponseSchema>['results'][number] {
+  return {
+    id: result.id,
+    status: result.status,
+    chunks: result.chunks,
+    embedded: result.embedded,
+    from_cache: result.fromCache,
+  }
+}
+
+function toDocumentBody(document: StoredDocument): z.infer<typeof documentSchema> {
   return {
     id: document.id,
     title: document.title,
@@ -118,6 +122,12 @@ function toDocument(document: StoredDocument) {
     created_at: document.createdAt,
     updated_at: document.updatedAt,
   }
+}
+
+function toChunkBody(
+  chunk: Omit<StoredChunk, 'vector'>,
+): z.infer<typeof documentWithChunksSchema>['chunks'][number] {
+  return { id: chunk.id, index: chunk.index, text: chunk.text, token_count: chunk.tokenCount }
 }
 
 export default documentRoutes

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { Source } from '../rag/prompt.js'
 import { callOptions } from '../request-context.js'
 import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
-import { ragBodySchema, ragQuerySchema, ragResponseSchema } from '../schemas/rag.js'
+import { ragBodySchema, ragQuerySchema, ragResponseSchema, type sourceSchema } from '../schemas/rag.js'
 import { SSE_HEADERS, sseFormat } from '../streaming/sse.js'
 import type { RelayEvent } from '../streaming/stream-session.js'
 import { openStream, sendFrames, sendStream } from '../streaming/streams.js'
@@ -48,7 +49,10 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
         model: body?.model ?? app.config.DEFAULT_MODEL,
       }
       const call = callOptions(request)
-      if (!body?.stream) return reply.send(await app.rag.answer(question, options, app.openai, call))
+      if (!body?.stream) {
+        const answer = await app.rag.answer(question, options, app.openai, call)
+        return reply.send({ ...answer, sources: answer.sources.map(toSourceBody) })
+      }
 
       const prepared = await app.rag.prepare(question, options, call)
       if (prepared.messages.length === 0) {
@@ -60,10 +64,23 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
         model: options.model,
       })
       return sendStream(reply, session, SSE_HEADERS, (onFailure) =>
-        sseFormat(onFailure, { sources: prepared.sources }),
+        sseFormat(onFailure, { sources: prepared.sources.map(toSourceBody) }),
       )
     },
   )
+}
+
+/** A cited passage as the wire has it (snake_case), in the JSON answer and the stream's first frame. */
+function toSourceBody(source: Source): z.infer<typeof sourceSchema> {
+  return {
+    n: source.n,
+    document_id: source.documentId,
+    chunk_id: source.chunkId,
+    title: source.title,
+    source: source.source,
+    score: source.score,
+    snippet: source.snippet,
+  }
 }
 
 async function* noContext(): AsyncGenerator<RelayEvent> {

@@ -169,6 +169,15 @@ describe('POST /rag', () => {
     expect(stream.frames[0]?.id).toBe('1')
     const sources = (stream.frames[0]?.data.sources ?? []) as { document_id: string }[]
     expect(sources[0]?.document_id).toBe('bread')
+    expect(Object.keys(sources[0] ?? {})).toEqual([
+      'n',
+      'document_id',
+      'chunk_id',
+      'title',
+      'source',
+      'score',
+      'snippet',
+    ])
     expect(stream.text).toBe('Hi there! How can I help you today?')
     expect(stream.last).toEqual({ done: true })
   })
