@@ -24,8 +24,8 @@ import type { StoredChunk, StoredDocument } from '../src/rag/types.js'
 // logger reads this once when the native module loads, so LanceDB is imported only after it is set, and
 // through loadLanceStore, which sets LANCE_CPU_THREADS from the configuration (the environment) first.
 process.env.LANCEDB_LOG ??= 'error'
-const config = parseConfig(process.env)
-const { LanceStore } = await loadLanceStore(config)
+const configuration = parseConfig(process.env)
+const { LanceStore } = await loadLanceStore(configuration)
 const lancedb = await import('@lancedb/lancedb')
 // The CommonJS copy LanceDB checks its types against (see src/rag/stores/lancedb/rows.ts).
 const arrow = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow')
@@ -521,7 +521,7 @@ async function coldOpen(directory: string) {
     space: SPACE,
     vector: [...queryVector(chunk)],
     keywords: queryWords(chunk),
-    lanceCpuThreads: config.LANCE_CPU_THREADS,
+    lanceCpuThreads: configuration.LANCE_CPU_THREADS,
   })
   const runs: Record<string, number>[] = []
   for (let run = 0; run < COLD_OPENS; run++) {
