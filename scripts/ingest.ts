@@ -27,7 +27,7 @@ const results: IngestResult[] = []
 const failures: string[] = []
 
 try {
-  await app.rag.ready()
+  await app.documents.ready()
   const files = await collectFiles(paths)
   const interactive = process.stderr.isTTY
   const bar = new SingleBar({
@@ -43,7 +43,7 @@ try {
     batch = []
     if (written.length === 0) return
     try {
-      const outcomes = await app.rag.ingest(
+      const outcomes = await app.documents.ingest(
         written.map((entry) => entry.input),
         call,
       )

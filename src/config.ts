@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
-import { DEFAULT_EMBEDDING_MODEL, KNOWN_DIMENSIONS } from './rag/embedding-models.js'
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value)
 
@@ -13,6 +12,24 @@ const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) U
 const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
 const urlWithDefault = (defaultValue: string) =>
   z.preprocess(emptyAsUndefined, httpUrl().default(defaultValue))
+
+/** Widths of well-known embedding models, so EMBEDDING_DIMENSIONS is needed only for others. */
+export const KNOWN_DIMENSIONS: Record<string, number> = {
+  'text-embedding-3-small': 1536,
+  'text-embedding-3-large': 3072,
+  'text-embedding-ada-002': 1536,
+  'nomic-embed-text': 768,
+  'mxbai-embed-large': 1024,
+  'all-minilm': 384,
+  'bge-m3': 1024,
+  'snowflake-arctic-embed': 1024,
+}
+
+/** The model each provider uses when EMBEDDING_MODEL is not set. */
+export const DEFAULT_EMBEDDING_MODEL = {
+  openai: 'text-embedding-3-small',
+  ollama: 'nomic-embed-text',
+} as const
 
 /** The embedding model resolved from EMBEDDING_* (undefined: keyword-only retrieval). */
 export interface EmbeddingSettings {
@@ -52,6 +69,10 @@ export const configSchema = z
       z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     ),
     RAG_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./data')),
+    // LanceDB's full-text index build hung on a 2-core machine with fewer threads. Lance reads it once per
+    // process, so it is set before LanceDB loads (src/rag/stores/lancedb/load.ts); a value that is not a
+    // whole number would make Lance panic.
+    LANCE_CPU_THREADS: integer(4, 1, 1024),
     EMBEDDING_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['none', 'openai', 'ollama']).default('none')),
     EMBEDDING_MODEL: optionalString,
     EMBEDDING_DIMENSIONS: z.preprocess(

@@ -12,7 +12,7 @@ if (!config.OPENAI_API_KEY) {
 
 // Open the document store now, so a store built with other embeddings stops the start, not a request.
 try {
-  await app.rag.ready()
+  await app.documents.ready()
 } catch (error) {
   app.log.fatal(
     { err: error },

@@ -43,6 +43,16 @@ describe('configuration', () => {
   it('rejects an unknown log level', () => {
     expect(() => parseConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/)
   })
+
+  it("gives LanceDB's native pool 4 CPU threads unless the environment names another number", () => {
+    expect(parseConfig({}).LANCE_CPU_THREADS).toBe(4)
+    expect(parseConfig({ LANCE_CPU_THREADS: '2' }).LANCE_CPU_THREADS).toBe(2)
+  })
+
+  it('rejects a LanceDB thread count that is not a positive whole number', () => {
+    expect(() => parseConfig({ LANCE_CPU_THREADS: '0' })).toThrow(/LANCE_CPU_THREADS/)
+    expect(() => parseConfig({ LANCE_CPU_THREADS: '1.5' })).toThrow(/LANCE_CPU_THREADS/)
+  })
 })
 
 describe('.env file', () => {

@@ -4,14 +4,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const run = promisify(execFile)
 
+/** Stops the ingest a test started if it is still running when the test ends (a failure, a timeout). */
+let running: AbortController | undefined
+afterEach(() => running?.abort())
+
 /** Runs `npm run ingest -- ...` as a user would, with its own data folder; never rejects. */
 async function ingest(cwd: string, ...paths: string[]) {
   const { OPENAI_API_KEY: _key, DATABASE_URL: _url, ...environment } = process.env
+  running = new AbortController()
   try {
     const { stdout, stderr } = await run(
       join(ROOT, 'node_modules/.bin/tsx'),
@@ -19,6 +24,7 @@ async function ingest(cwd: string, ...paths: string[]) {
       {
         cwd,
         env: { ...environment, RAG_DATA_DIR: join(cwd, 'data'), EMBEDDING_PROVIDER: 'none' },
+        signal: running.signal,
       },
     )
     return { code: 0, stdout, stderr }

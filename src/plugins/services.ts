@@ -6,10 +6,11 @@ import { OllamaProvider } from '../providers/ollama.js'
 import { OpenAIProvider } from '../providers/openai.js'
 import type { ChatProvider } from '../providers/provider.js'
 import { createRetryPolicy, type RetryPolicy } from '../providers/retry.js'
-import { createRag } from '../rag/create-rag.js'
-import type { RagService } from '../rag/rag-service.js'
+import { createDocuments } from '../rag/create-documents.js'
+import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
 import { ChatService } from '../services/chat-service.js'
+import { RagService } from '../services/rag-service.js'
 import { Streams } from '../streaming/streams.js'
 
 declare module 'fastify' {
@@ -18,7 +19,9 @@ declare module 'fastify' {
     config: Config
     /** Whole and streamed answers from OpenAI or Ollama. */
     chat: ChatService
-    /** Documents, retrieval and grounded answers. */
+    /** The document library: ingestion, listing, retrieval. */
+    documents: Documents
+    /** Answers grounded in the documents. */
     rag: RagService
     /** Streams in flight: shutdown ends them, tests count them. */
     streams: Streams
@@ -77,8 +80,8 @@ export async function registerServices(
       }
     : undefined
   const ollama = { host: config.OLLAMA_HOST, timeoutMs: config.UPSTREAM_TIMEOUT_MS, dispatcher }
-  const rag = await createRag(config, { openai, ollama, store: overrides.store })
-  app.addHook('onClose', async () => rag.close())
+  const documents = await createDocuments(config, { openai, ollama, store: overrides.store })
+  app.addHook('onClose', async () => documents.close())
 
   const retry =
     overrides.retry ??
@@ -105,7 +108,9 @@ export async function registerServices(
   }
 
   app.decorate('config', config)
-  app.decorate('chat', new ChatService({ providers, retry, streams }))
-  app.decorate('rag', rag)
+  const chat = new ChatService({ providers, retry, streams })
+  app.decorate('chat', chat)
+  app.decorate('documents', documents)
+  app.decorate('rag', new RagService(documents, chat))
   app.decorate('streams', streams)
 }

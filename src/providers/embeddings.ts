@@ -1,10 +1,17 @@
+import { KNOWN_DIMENSIONS } from '../config.js'
 import { UpstreamUnavailableError } from '../errors.js'
-import { KNOWN_DIMENSIONS } from '../rag/embedding-models.js'
-import type { EmbeddingSpace } from '../rag/types.js'
 import { type OllamaProviderOptions, postToOllama } from './ollama.js'
 import { type OpenAIOptions, postToOpenAI } from './openai.js'
 import { type CallOptions, timed } from './provider.js'
 import { readJson } from './upstream-http.js'
+
+/** The model and width of a set of vectors: a store built with one refuses vectors of another. */
+export interface EmbeddingSpace {
+  /** e.g. `openai:text-embedding-3-small`, or `none` for keyword-only. */
+  model: string
+  /** Vector width; 0 for keyword-only. */
+  dimensions: number
+}
 
 /** Turns texts into vectors of one embedding space. */
 export interface Embedder {

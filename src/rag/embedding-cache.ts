@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import type { Embedder } from '../providers/embeddings.js'
+import type { Embedder, EmbeddingSpace } from '../providers/embeddings.js'
 import type { CallOptions } from '../providers/provider.js'
-import type { DocumentStore, EmbeddingSpace } from './types.js'
+import type { DocumentStore } from './types.js'
 
 export interface EmbeddingReport {
   vectors: Float32Array[]

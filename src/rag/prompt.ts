@@ -35,12 +35,26 @@ export function buildRagMessages(question: string, chunks: RetrievedChunk[]): Ch
   ]
 }
 
-/** The source list a client shows next to the answer; `n` matches the [n] citations. */
-export function sourcesOf(chunks: RetrievedChunk[]) {
+/** A passage an answer may cite, as a client lists it next to the answer. */
+export interface Source {
+  /** The number the answer cites it by, as [n]. */
+  n: number
+  documentId: string
+  chunkId: string
+  title: string
+  source: string
+  /** The fused retrieval score, 0 to 1, rounded to 4 decimals. */
+  score: number
+  /** The start of the passage, on one line. */
+  snippet: string
+}
+
+/** The source list of an answer; `n` matches the [n] citations of the prompt. */
+export function sourcesOf(chunks: RetrievedChunk[]): Source[] {
   return chunks.map((chunk, index) => ({
     n: index + 1,
-    document_id: chunk.document.id,
-    chunk_id: chunk.chunk.id,
+    documentId: chunk.document.id,
+    chunkId: chunk.chunk.id,
     title: chunk.document.title,
     source: chunk.document.source,
     score: Math.round(chunk.score * 10_000) / 10_000,

@@ -1,5 +1,7 @@
 /** The RAG data model, shared by the stores, ingestion and retrieval. */
 
+import type { EmbeddingSpace } from '../providers/embeddings.js'
+
 /** Metadata values a filter can match exactly. */
 export type MetadataValue = string | number | boolean
 export type Metadata = Record<string, MetadataValue>
@@ -58,14 +60,6 @@ export interface SearchHit {
 export interface Page<T> {
   items: T[]
   total: number
-}
-
-/** What a store was built with; it refuses to mix in vectors from anything else. */
-export interface EmbeddingSpace {
-  /** e.g. `openai:text-embedding-3-small`, or `none` for keyword-only. */
-  model: string
-  /** Vector width; 0 for keyword-only. */
-  dimensions: number
 }
 
 /**

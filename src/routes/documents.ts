@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { StoredDocument } from '../rag/types.js'
+import type { IngestResult } from '../rag/ingest.js'
+import type { StoredChunk, StoredDocument } from '../rag/types.js'
 import {
   documentPageSchema,
   documentParamsSchema,
+  type documentSchema,
   documentWithChunksSchema,
   ingestRequestSchema,
   ingestResponseSchema,
@@ -43,10 +45,8 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const results = await app.rag.ingest(request.body.documents, callOptions(request))
-      return {
-        results: results.map(({ fromCache, ...result }) => ({ ...result, from_cache: fromCache })),
-      }
+      const results = await app.documents.ingest(request.body.documents, callOptions(request))
+      return { results: results.map(toIngestResultBody) }
     },
   )
 
@@ -62,8 +62,8 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { offset, limit } = request.query
-      const page = await app.rag.list(offset, limit)
-      return { items: page.items.map(toDocument), total: page.total, offset, limit }
+      const page = await app.documents.list(offset, limit)
+      return { items: page.items.map(toDocumentBody), total: page.total, offset, limit }
     },
   )
 
@@ -78,16 +78,8 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const { document, chunks } = await app.rag.get(request.params.id)
-      return {
-        ...toDocument(document),
-        chunks: chunks.map((chunk) => ({
-          id: chunk.id,
-          index: chunk.index,
-          text: chunk.text,
-          token_count: chunk.tokenCount,
-        })),
-      }
+      const { document, chunks } = await app.documents.get(request.params.id)
+      return { ...toDocumentBody(document), chunks: chunks.map(toChunkBody) }
     },
   )
 
@@ -102,13 +94,25 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.rag.delete(request.params.id)
+      await app.documents.delete(request.params.id)
       return reply.code(204).send(null)
     },
   )
 }
 
-function toDocument(document: StoredDocument) {
+// The wire is snake_case, the domain camelCase: one mapping per response shape.
+
+function toIngestResultBody(result: IngestResult): z.infer<typeof ingestResponseSchema>['results'][number] {
+  return {
+    id: result.id,
+    status: result.status,
+    chunks: result.chunks,
+    embedded: result.embedded,
+    from_cache: result.fromCache,
+  }
+}
+
+function toDocumentBody(document: StoredDocument): z.infer<typeof documentSchema> {
   return {
     id: document.id,
     title: document.title,
@@ -118,6 +122,12 @@ function toDocument(document: StoredDocument) {
     created_at: document.createdAt,
     updated_at: document.updatedAt,
   }
+}
+
+function toChunkBody(
+  chunk: Omit<StoredChunk, 'vector'>,
+): z.infer<typeof documentWithChunksSchema>['chunks'][number] {
+  return { id: chunk.id, index: chunk.index, text: chunk.text, token_count: chunk.tokenCount }
 }
 
 export default documentRoutes

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { GenerateRequest } from '../providers/provider.js'
+import type { Source } from '../rag/prompt.js'
 import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
-import { ragBodySchema, ragQuerySchema, ragResponseSchema } from '../schemas/rag.js'
+import { ragBodySchema, ragQuerySchema, ragResponseSchema, type sourceSchema } from '../schemas/rag.js'
 import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { callOptions } from './call-options.js'
@@ -49,21 +49,28 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       const call = callOptions(request)
       if (!body?.stream) {
-        const generate = (generateRequest: GenerateRequest) =>
-          app.chat.answer('openai', generateRequest, call)
-        return reply.send(await app.rag.answer(question, options, generate, call))
+        const answer = await app.rag.answer(question, options, call)
+        return reply.send({ ...answer, sources: answer.sources.map(toSourceBody) })
       }
 
-      const prepared = await app.rag.prepare(question, options, call)
-      // Nothing to ground an answer in: the whole stream is the sources frame and a done frame.
-      const stream =
-        prepared.messages.length === 0
-          ? await app.chat.streamFixed([{ type: 'end', finishReason: 'no_context' }], call)
-          : await app.chat.stream('openai', { messages: prepared.messages, model: options.model }, call)
-      const format = sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS, preface: { sources: prepared.sources } })
-      return sendStream(reply, stream, format)
+      const { sources, stream } = await app.rag.streamAnswer(question, options, call)
+      const preface = { sources: sources.map(toSourceBody) }
+      return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS, preface }))
     },
   )
+}
+
+/** A cited passage as the wire has it (snake_case), in the JSON answer and the stream's first frame. */
+function toSourceBody(source: Source): z.infer<typeof sourceSchema> {
+  return {
+    n: source.n,
+    document_id: source.documentId,
+    chunk_id: source.chunkId,
+    title: source.title,
+    source: source.source,
+    score: source.score,
+    snippet: source.snippet,
+  }
 }
 
 export default ragRoutes

@@ -2,14 +2,17 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { Cancellation } from '../../src/cancellation.js'
 import type { Embedder } from '../../src/providers/embeddings.js'
 import { EmbeddingCache } from '../../src/rag/embedding-cache.js'
 import { Ingestor } from '../../src/rag/ingest.js'
 import { retrieve } from '../../src/rag/retrieve.js'
-import { LanceStore } from '../../src/rag/stores/lancedb.js'
+import { loadLanceStore } from '../../src/rag/stores/lancedb/load.js'
 import { lexicalEmbedding } from '../fakes/lexical-embedding.js'
+import { testConfig } from '../helpers.js'
+
+const { LanceStore } = await loadLanceStore(testConfig())
 
 const CORPUS = fileURLToPath(new URL('../fixtures/rag-corpus/', import.meta.url))
 const call = { signal: new Cancellation().signal, requestId: 'quality' }
@@ -27,6 +30,7 @@ interface Question {
 
 async function recallAt5(embeddings: EmbeddingCache | undefined, directory: string, questions: Question[]) {
   const store = new LanceStore({ directory, maintenanceDelayMs: 0 })
+  onTestFinished(() => store.close())
   await store.open(embeddings?.space ?? { model: 'none', dimensions: 0 })
   const ingestor = new Ingestor(store, embeddings, { maxTokens: 300, overlapTokens: 40 })
   for (const name of (await readdir(CORPUS)).filter((file) => file.endsWith('.md') && file !== 'README.md')) {
@@ -39,7 +43,6 @@ async function recallAt5(embeddings: EmbeddingCache | undefined, directory: stri
     const hits = await retrieve(store, embeddings, question, { topK: 5 }, call)
     found.push(hits.some((hit) => hit.document.id === document))
   }
-  await store.close()
   return found
 }
 

@@ -9,6 +9,8 @@ import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
 let upstream: FakeUpstream
 let harness: TestApp
 let directory: string
+/** Apps a test builds beside the harness, closed with it (before their data folder goes). */
+const others: TestApp[] = []
 
 const ragEnvironment = (dataDir: string) => ({
   RAG_DATA_DIR: dataDir,
@@ -31,6 +33,7 @@ beforeEach(async () => {
   harness = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, ...ragEnvironment(directory) }))
 })
 afterEach(async () => {
+  await Promise.all(others.splice(0).map((other) => other.app.close()))
   await harness.app.close()
   await rm(directory, { recursive: true, force: true })
 })
@@ -209,8 +212,8 @@ describe('the store and the configured embeddings', () => {
     const other = await buildTestApp(
       testConfig({ OPENAI_BASE_URL: upstream.url, ...ragEnvironment(directory), EMBEDDING_DIMENSIONS: '32' }),
     )
+    others.push(other)
     const response = await other.app.inject({ url: '/documents' })
-    await other.app.close()
     expect(response.statusCode).toBe(503)
     expect(response.json().detail).toMatch(
       /built with embeddings openai:text-embedding-3-small \(64 dimensions\)/,
@@ -221,12 +224,12 @@ describe('the store and the configured embeddings', () => {
     const keywordOnly = await buildTestApp(
       testConfig({ OPENAI_BASE_URL: upstream.url, RAG_DATA_DIR: join(directory, 'kw') }),
     )
+    others.push(keywordOnly)
     const response = await keywordOnly.app.inject({
       method: 'POST',
       url: '/documents',
       payload: { documents: [{ text: 'Plain text.' }] },
     })
-    await keywordOnly.app.close()
     expect(response.json().results[0]).toMatchObject({ status: 'created', chunks: 1, embedded: 0 })
     expect(upstream.received).toHaveLength(0)
   })

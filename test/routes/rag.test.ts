@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { RAG_INSTRUCTIONS } from '../../src/rag/prompt.js'
-import { NO_CONTEXT_ANSWER } from '../../src/rag/rag-service.js'
+import { NO_CONTEXT_ANSWER } from '../../src/services/rag-service.js'
 import { openAIWithEmbeddings, sseReply, startFakeOpenAI } from '../fakes/openai.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
 import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
@@ -169,6 +169,15 @@ describe('POST /rag', () => {
     expect(stream.frames[0]?.id).toBe('1')
     const sources = (stream.frames[0]?.data.sources ?? []) as { document_id: string }[]
     expect(sources[0]?.document_id).toBe('bread')
+    expect(Object.keys(sources[0] ?? {})).toEqual([
+      'n',
+      'document_id',
+      'chunk_id',
+      'title',
+      'source',
+      'score',
+      'snippet',
+    ])
     expect(stream.text).toBe('Hi there! How can I help you today?')
     expect(stream.last).toEqual({ done: true })
   })

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { EmbeddingSpace } from '../../../src/providers/embeddings.js'
 import {
   type DocumentStore,
   EmbeddingMismatchError,
-  type EmbeddingSpace,
   type Metadata,
   type StoredChunk,
   type StoredDocument,
-} from '../../src/rag/types.js'
+} from '../../../src/rag/types.js'
 
 /** How the contract suite gets stores of one adapter. */
 export interface StoreHarness {

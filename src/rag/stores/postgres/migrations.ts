@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg'
-import type { EmbeddingSpace } from '../types.js'
+import type { EmbeddingSpace } from '../../../providers/embeddings.js'
 
 /**
  * The text search configuration of the `tsv` column and of every keyword query. 'english' (lower case,

@@ -3,9 +3,10 @@ import { vector } from '@electric-sql/pglite-pgvector'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { escapeIdentifier, Pool } from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { PostgresStore, vectorSearchStatement } from '../../src/rag/stores/postgres.js'
-import type { EmbeddingSpace } from '../../src/rag/types.js'
-import { describeStoreContract, makeDocument, type StoreHarness } from './store-contract.js'
+import type { EmbeddingSpace } from '../../../../src/providers/embeddings.js'
+import { vectorSearchStatement } from '../../../../src/rag/stores/postgres/statements.js'
+import { PostgresStore } from '../../../../src/rag/stores/postgres/store.js'
+import { describeStoreContract, makeDocument, type StoreHarness } from '../store-contract.js'
 
 // One in-process PGlite (a single Postgres backend) per file, served over the real wire protocol.
 // pglite-socket multiplexes connections onto that one backend message by message: it keeps a BEGIN block
@@ -62,7 +63,6 @@ async function seedStore(store: PostgresStore, dimensions: number) {
       chunks.map((chunk) => ({ ...chunk, vector: wideVector(dimensions, seed) })),
     )
   }
-  return store
 }
 
 /** The plan of a statement with sequential scans priced out, so the test does not depend on row counts. */
@@ -87,6 +87,7 @@ describe('PostgreSQL store vector index', () => {
 
   afterEach(async () => {
     await store?.close()
+    store = undefined
     await dropSchema(schema)
   })
 
@@ -102,13 +103,15 @@ describe('PostgreSQL store vector index', () => {
   })
 
   it('searches 1536-dimensional vectors through the HNSW index', async () => {
-    store = await seedStore(storeIn(schema), 1536)
+    store = storeIn(schema)
+    await seedStore(store, 1536)
     const plan = await planOf(vectorSearchStatement(schema, 1536, wideVector(1536, 3), { topK: 5 }))
     expect(plan).toContain('Index Scan using rag_chunks_embedding_hnsw on rag_chunks')
   })
 
   it('searches 3072-dimensional vectors through a half-precision HNSW index', async () => {
-    store = await seedStore(storeIn(schema), 3072)
+    store = storeIn(schema)
+    await seedStore(store, 3072)
     const plan = await planOf(vectorSearchStatement(schema, 3072, wideVector(3072, 3), { topK: 5 }))
     expect(plan).toContain('Index Scan using rag_chunks_embedding_hnsw on rag_chunks')
   })
@@ -124,7 +127,8 @@ describe('PostgreSQL store vector index', () => {
   })
 
   it('scores 3072-dimensional hits by their full-precision cosine similarity', async () => {
-    store = await seedStore(storeIn(schema), 3072)
+    store = storeIn(schema)
+    await seedStore(store, 3072)
     const [best] = await store.searchVector(wideVector(3072, 3), { topK: 1 })
     expect(best?.chunk.id).toBe('doc-3:0')
     expect(best?.score).toBeCloseTo(1, 6)
@@ -166,6 +170,7 @@ describe('PostgreSQL store migrations', () => {
 describe('PostgreSQL store on a caller-supplied pool', () => {
   const schema = newSchema()
   let pool: Pool
+  let store: PostgresStore | undefined
 
   /** A one-connection pool whose connections start with `settings`. */
   function poolWith(settings: string) {
@@ -175,6 +180,8 @@ describe('PostgreSQL store on a caller-supplied pool', () => {
   }
 
   afterEach(async () => {
+    await store?.close()
+    store = undefined
     await pool.end()
     await dropSchema(schema)
     // PGlite has one backend session for all connections: undo the settings for the next tests.
@@ -182,7 +189,7 @@ describe('PostgreSQL store on a caller-supplied pool', () => {
   })
 
   it('returns timestamps exactly as stored whatever the session time zone', async () => {
-    const store = new PostgresStore({
+    store = new PostgresStore({
       connectionString,
       schema,
       pool: poolWith("SET TimeZone = 'America/St_Johns'"),
@@ -195,13 +202,12 @@ describe('PostgreSQL store on a caller-supplied pool', () => {
       '2026-11-26T12:00:00.000Z',
       '2026-11-26T12:00:00.000Z',
     ])
-    await store.close()
   })
 
   it('fills topK with filtered hits when the index offers fewer candidates than the filter drops', async () => {
     // The HNSW index forced (a selective filter is otherwise applied first, then sorted exactly) and made to
     // offer one candidate per step: without iterative scans this finds at most one hit.
-    const store = new PostgresStore({
+    store = new PostgresStore({
       connectionString,
       schema,
       pool: poolWith('SET enable_seqscan = off; SET enable_sort = off; SET hnsw.ef_search = 1'),
@@ -209,11 +215,10 @@ describe('PostgreSQL store on a caller-supplied pool', () => {
     await seedStore(store, 8)
     const hits = await store.searchVector(wideVector(8, 3), { topK: 5, filter: { even: true } })
     expect(hits.map((hit) => hit.document.id).sort()).toEqual(['doc-0', 'doc-2', 'doc-4', 'doc-6', 'doc-8'])
-    await store.close()
   })
 
   it('leaves a caller-supplied pool open when it closes', async () => {
-    const store = new PostgresStore({ connectionString, schema, pool: poolWith('SELECT 1') })
+    store = new PostgresStore({ connectionString, schema, pool: poolWith('SELECT 1') })
     await store.open({ model: 'none', dimensions: 0 })
     await store.close()
     expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])

@@ -1,23 +1,12 @@
 import { DocumentNotFoundError, DocumentStoreUnavailableError } from '../errors.js'
-import type { CallOptions, ChatMessage, GenerateRequest, GenerateResult } from '../providers/provider.js'
+import type { EmbeddingSpace } from '../providers/embeddings.js'
+import type { CallOptions, ChatMessage } from '../providers/provider.js'
 import type { ChunkingOptions } from './chunker.js'
 import type { EmbeddingCache } from './embedding-cache.js'
 import { type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
-import { buildRagMessages, sourcesOf } from './prompt.js'
+import { buildRagMessages, type Source, sourcesOf } from './prompt.js'
 import { type RetrieveOptions, retrieve } from './retrieve.js'
-import {
-  type DocumentStore,
-  EmbeddingMismatchError,
-  type EmbeddingSpace,
-  type Page,
-  type StoredDocument,
-} from './types.js'
-
-/** What /rag answers when retrieval finds nothing: no model is asked to answer from no context. */
-export const NO_CONTEXT_ANSWER =
-  'The documents do not contain anything relevant to this question, so there is no grounded answer.'
-
-export type Source = ReturnType<typeof sourcesOf>[number]
+import { type DocumentStore, EmbeddingMismatchError, type Page, type StoredDocument } from './types.js'
 
 export interface PreparedAnswer {
   /** The cited passages, numbered as in the prompt. */
@@ -26,7 +15,7 @@ export interface PreparedAnswer {
   messages: ChatMessage[]
 }
 
-export interface RagServiceOptions {
+export interface DocumentsOptions {
   store: DocumentStore
   /** Undefined: keyword-only retrieval. */
   embeddings: EmbeddingCache | undefined
@@ -34,13 +23,16 @@ export interface RagServiceOptions {
   chunking: ChunkingOptions
 }
 
-/** Documents in, grounded answers out. The store opens on first use (or at boot through `ready()`). */
-export class RagService {
-  readonly #options: RagServiceOptions
+/**
+ * The document library: documents in (chunked, embedded, stored), passages out (retrieved and set in a
+ * prompt that cites them). The store opens on first use, or at boot through `ready()`.
+ */
+export class Documents {
+  readonly #options: DocumentsOptions
   readonly #ingestor: Ingestor
   #opened: Promise<void> | undefined
 
-  constructor(options: RagServiceOptions) {
+  constructor(options: DocumentsOptions) {
     this.#options = options
     this.#ingestor = new Ingestor(options.store, options.embeddings, options.chunking)
   }
@@ -87,19 +79,6 @@ export class RagService {
     const chunks = await retrieve(this.#options.store, this.#options.embeddings, question, options, call)
     if (chunks.length === 0) return { sources: [], messages: [] }
     return { sources: sourcesOf(chunks), messages: buildRagMessages(question, chunks) }
-  }
-
-  /** A whole grounded answer: `model` is null when nothing relevant was found and no model was asked. */
-  async answer(
-    question: string,
-    options: RetrieveOptions & { model: string },
-    generate: (request: GenerateRequest, call: CallOptions) => Promise<GenerateResult>,
-    call: CallOptions,
-  ) {
-    const prepared = await this.prepare(question, options, call)
-    if (prepared.messages.length === 0) return { text: NO_CONTEXT_ANSWER, model: null, ...prepared }
-    const result = await generate({ messages: prepared.messages, model: options.model }, call)
-    return { text: result.text, model: result.model, ...prepared }
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,17 @@
 import type { Config } from '../config.js'
 import { ProviderNotConfiguredError } from '../errors.js'
-import { type Embedder, OllamaEmbedder, OpenAIEmbedder } from '../providers/embeddings.js'
+import {
+  type Embedder,
+  type EmbeddingSpace,
+  OllamaEmbedder,
+  OpenAIEmbedder,
+} from '../providers/embeddings.js'
 import type { OllamaProviderOptions } from '../providers/ollama.js'
 import type { OpenAIOptions } from '../providers/openai.js'
+import { Documents } from './documents.js'
 import { EmbeddingCache } from './embedding-cache.js'
-import { RagService } from './rag-service.js'
-import type { DocumentStore, EmbeddingSpace } from './types.js'
+import { loadLanceStore } from './stores/lancedb/load.js'
+import type { DocumentStore } from './types.js'
 
 export interface RagDependencies {
   /** How to reach OpenAI, when OPENAI_API_KEY is set. */
@@ -20,10 +26,10 @@ export async function createStore(config: Config): Promise<DocumentStore> {
   // Each adapter is loaded only when chosen: PostgreSQL deployments never load LanceDB's native module,
   // and the embedded setup never loads the pg driver.
   if (config.DATABASE_URL) {
-    const { PostgresStore } = await import('./stores/postgres.js')
+    const { PostgresStore } = await import('./stores/postgres/store.js')
     return new PostgresStore({ connectionString: config.DATABASE_URL })
   }
-  const { LanceStore } = await import('./stores/lancedb.js')
+  const { LanceStore } = await loadLanceStore(config)
   return new LanceStore({ directory: config.RAG_DATA_DIR })
 }
 
@@ -35,7 +41,8 @@ class UnconfiguredEmbedder implements Embedder {
   }
 }
 
-export async function createRag(config: Config, dependencies: RagDependencies): Promise<RagService> {
+/** The document library the config asks for: its store, and its embedder when embeddings are configured. */
+export async function createDocuments(config: Config, dependencies: RagDependencies): Promise<Documents> {
   const settings = config.embedding
   let embedder: Embedder | undefined
   if (settings?.provider === 'openai') {
@@ -49,7 +56,7 @@ export async function createRag(config: Config, dependencies: RagDependencies): 
   const embeddings = embedder
     ? new EmbeddingCache(embedder, { store, capacity: config.EMBEDDING_CACHE_ENTRIES })
     : undefined
-  return new RagService({
+  return new Documents({
     store,
     embeddings,
     space: embedder?.space ?? { model: 'none', dimensions: 0 },

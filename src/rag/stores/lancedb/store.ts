@@ -1,0 +1,196 @@
+import type * as lancedb from '@lancedb/lancedb'
+import type { EmbeddingSpace } from '../../../providers/embeddings.js'
+import type {
+  DocumentStore,
+  Page,
+  SearchHit,
+  SearchOptions,
+  StoredChunk,
+  StoredDocument,
+} from '../../types.js'
+import { openFolder, type Tables } from './folder.js'
+import { ensureFullTextIndex, maintain } from './maintenance.js'
+import { MaintenanceScheduler } from './maintenance-scheduler.js'
+import { metadataFilterClause, sqlString } from './metadata-filter.js'
+import { CHUNK_COLUMNS, chunkRow, documentRow, fromChunkRow, fromDocumentRow, toHit } from './rows.js'
+
+export interface LanceStoreOptions {
+  /** The folder holding the tables. */
+  directory: string
+  /** Rows from which vector search uses an ANN index instead of a flat scan. */
+  vectorIndexThreshold?: number
+  /** Quiet time after a write before index maintenance runs; 0 disables scheduling. */
+  maintenanceDelayMs?: number
+}
+
+/**
+ * The embedded default store: two LanceDB tables in a folder, nothing to install or run. Load it with
+ * loadLanceStore() (./load.ts), which configures LanceDB's native module before it loads.
+ */
+export class LanceStore implements DocumentStore {
+  readonly #options: Required<LanceStoreOptions>
+  readonly #maintenance: MaintenanceScheduler
+  #connection: lancedb.Connection | undefined
+  #tables: Tables | undefined
+  #space: EmbeddingSpace = { model: 'none', dimensions: 0 }
+
+  constructor(options: LanceStoreOptions) {
+    this.#options = { vectorIndexThreshold: 10_000, maintenanceDelayMs: 5_000, ...options }
+    this.#maintenance = new MaintenanceScheduler(this.#options.maintenanceDelayMs, () =>
+      maintain(this.#opened(), {
+        dimensions: this.#space.dimensions,
+        vectorIndexThreshold: this.#options.vectorIndexThreshold,
+      }),
+    )
+  }
+
+  async open(space: EmbeddingSpace): Promise<void> {
+    const { connection, tables } = await openFolder(this.#options.directory, space)
+    this.#space = space
+    this.#connection = connection
+    this.#tables = tables
+  }
+
+  async upsert(document: StoredDocument, chunks: StoredChunk[]): Promise<void> {
+    await this.upsertMany([{ document, chunks }])
+  }
+
+  /**
+   * One merge for all the chunks, one for the documents: each LanceDB commit costs milliseconds whatever
+   * its size, so ingestion batches documents. Merging on the chunk id, readers see each chunk old or new,
+   * never missing. (A merge that also deleted "not matched by source" rows scanned the whole table:
+   * 2.2 s per document at 100k chunks.) Only documents that shrank leave a tail to delete.
+   */
+  async upsertMany(entries: { document: StoredDocument; chunks: StoredChunk[] }[]): Promise<void> {
+    if (entries.length === 0) return
+    const { documents, chunks: chunkTable } = this.#opened()
+    const ids = entries.map((entry) => sqlString(entry.document.id))
+    const previous = await documents
+      .query()
+      .where(`id IN (${ids.join(', ')})`)
+      .select(['id', 'chunk_count'])
+      .toArray()
+    const previousCount = new Map(previous.map((row) => [String(row.id), Number(row.chunk_count)]))
+    const rows = entries.flatMap(({ document, chunks }) =>
+      chunks.map((chunk) => chunkRow(document, chunk, this.#space.dimensions)),
+    )
+    if (rows.length > 0) {
+      await chunkTable
+        .mergeInsert('id')
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute(rows as unknown as Record<string, unknown>[])
+    }
+    const tails = entries
+      .filter(({ document, chunks }) => (previousCount.get(document.id) ?? 0) > chunks.length)
+      .map(({ document, chunks }) => `(document_id = ${sqlString(document.id)} AND idx >= ${chunks.length})`)
+    if (tails.length > 0) await chunkTable.delete(tails.join(' OR '))
+    await documents
+      .mergeInsert('id')
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .execute(entries.map((entry) => documentRow(entry.document)))
+    this.#maintenance.schedule()
+  }
+
+  async get(id: string): Promise<StoredDocument | undefined> {
+    const [row] = await this.#opened()
+      .documents.query()
+      .where(`id = ${sqlString(id)}`)
+      .limit(1)
+      .toArray()
+    return row ? fromDocumentRow(row) : undefined
+  }
+
+  async chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]> {
+    const rows = await this.#opened()
+      .chunks.query()
+      .where(`document_id = ${sqlString(id)}`)
+      .select(CHUNK_COLUMNS)
+      .toArray()
+    return rows.map(fromChunkRow).sort((a, b) => a.index - b.index)
+  }
+
+  async list({ offset, limit }: { offset: number; limit: number }): Promise<Page<StoredDocument>> {
+    const { documents } = this.#opened()
+    // LanceDB queries have no ORDER BY: sort the ids here (the documents table is small), fetch one page.
+    const ids = (await documents.query().select(['id']).toArray()).map((row) => String(row.id)).sort()
+    const pageIds = ids.slice(offset, offset + limit)
+    if (pageIds.length === 0) return { items: [], total: ids.length }
+    const rows = await documents
+      .query()
+      .where(`id IN (${pageIds.map(sqlString).join(', ')})`)
+      .toArray()
+    const items = rows.map(fromDocumentRow).sort((a, b) => (a.id < b.id ? -1 : 1))
+    return { items, total: ids.length }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const { documents, chunks } = this.#opened()
+    const existed = (await documents.countRows(`id = ${sqlString(id)}`)) > 0
+    await chunks.delete(`document_id = ${sqlString(id)}`)
+    await documents.delete(`id = ${sqlString(id)}`)
+    if (existed) this.#maintenance.schedule()
+    return existed
+  }
+
+  async vectorsByHash(textHashes: string[]): Promise<Map<string, Float32Array>> {
+    const found = new Map<string, Float32Array>()
+    if (this.#space.dimensions === 0 || textHashes.length === 0) return found
+    const rows = await this.#opened()
+      .chunks.query()
+      .where(`text_hash IN (${textHashes.map(sqlString).join(', ')})`)
+      .select(['text_hash', 'vector'])
+      .toArray()
+    for (const row of rows) {
+      if (row.vector) found.set(String(row.text_hash), Float32Array.from(row.vector.toArray()))
+    }
+    return found
+  }
+
+  async searchVector(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
+    if (this.#space.dimensions === 0) return []
+    let query = this.#opened()
+      .chunks.vectorSearch(vector)
+      .distanceType('cosine')
+      // Naming the score column keeps LanceDB from warning on every query that it was left out.
+      .select([...CHUNK_COLUMNS, '_distance'])
+      .limit(options.topK)
+    const filter = metadataFilterClause(options.filter)
+    if (filter) query = query.where(filter)
+    // Cosine distance is 1 - similarity; report the similarity.
+    return (await query.toArray()).map((row) => toHit(row, 1 - Number(row._distance)))
+  }
+
+  async searchKeyword(text: string, options: SearchOptions): Promise<SearchHit[]> {
+    if (text.trim() === '') return []
+    const { chunks } = this.#opened()
+    await ensureFullTextIndex(chunks)
+    let query = chunks
+      .query()
+      .fullTextSearch(text, { columns: ['text'] })
+      .select([...CHUNK_COLUMNS, '_score'])
+      .limit(options.topK)
+    const filter = metadataFilterClause(options.filter)
+    if (filter) query = query.where(filter)
+    return (await query.toArray()).map((row) => toHit(row, Number(row._score)))
+  }
+
+  /** Compacts, builds the vector index once there are enough rows, and indexes the unindexed tail. */
+  async optimize(): Promise<void> {
+    return this.#maintenance.run()
+  }
+
+  async close(): Promise<void> {
+    await this.#maintenance.close()
+    this.#tables?.documents.close()
+    this.#tables?.chunks.close()
+    this.#connection?.close()
+    this.#tables = this.#connection = undefined
+  }
+
+  #opened(): Tables {
+    if (!this.#tables) throw new Error('LanceStore used before open()')
+    return this.#tables
+  }
+}

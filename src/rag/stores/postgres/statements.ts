@@ -1,0 +1,170 @@
+import { escapeIdentifier, type QueryConfig } from 'pg'
+import { toSql } from 'pgvector'
+import type { Metadata, SearchOptions, StoredChunk, StoredDocument } from '../../types.js'
+import { TEXT_SEARCH_CONFIG, vectorOrdering } from './migrations.js'
+
+// Every statement of the store, built from the schema's name (quoted here) and the caller's values (always
+// parameters). Columns are aliased to the model's field names, and hits built as JSON by the server, so
+// rows need no mapping. Timestamps are formatted by the server: the string returned is the one stored
+// whatever the session time zone.
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+const DOCUMENT_FIELDS = `id, title, source, metadata, text_hash AS "textHash", chunk_count AS "chunkCount",
+  ${iso('created_at')} AS "createdAt", ${iso('updated_at')} AS "updatedAt"`
+const CHUNK_FIELDS =
+  'id, document_id AS "documentId", idx AS "index", text, text_hash AS "textHash", token_count AS "tokenCount"'
+const HIT_FIELDS = `json_build_object('id', c.id, 'documentId', c.document_id, 'index', c.idx, 'text', c.text,
+    'textHash', c.text_hash, 'tokenCount', c.token_count) AS chunk,
+  json_build_object('id', d.id, 'title', d.title, 'source', d.source, 'metadata', d.metadata) AS document`
+/** Chunks per INSERT: keeps one statement's parameters to a few MB with wide vectors. */
+const INSERT_BATCH = 500
+
+function tables(schemaName: string) {
+  const schema = escapeIdentifier(schemaName)
+  return { documents: `${schema}.rag_documents`, chunks: `${schema}.rag_chunks` }
+}
+
+/** Appends the metadata filter (jsonb containment: every key equal, types included) as parameter `$n`. */
+function filterClause(values: unknown[], filter: Metadata | undefined): string {
+  if (!filter || Object.keys(filter).length === 0) return ''
+  values.push(JSON.stringify(filter))
+  return ` AND d.metadata @> $${values.length}::jsonb`
+}
+
+export function upsertDocumentStatement(schemaName: string, document: StoredDocument): QueryConfig {
+  const text = `INSERT INTO ${tables(schemaName).documents}
+      (id, title, source, metadata, text_hash, chunk_count, created_at, updated_at)
+    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
+    ON CONFLICT (id) DO UPDATE SET title = excluded.title, source = excluded.source,
+      metadata = excluded.metadata, text_hash = excluded.text_hash, chunk_count = excluded.chunk_count,
+      created_at = excluded.created_at, updated_at = excluded.updated_at`
+  const values = [
+    document.id,
+    document.title,
+    document.source,
+    JSON.stringify(document.metadata),
+    document.textHash,
+    document.chunkCount,
+    document.createdAt,
+    document.updatedAt,
+  ]
+  return { text, values }
+}
+
+export function deleteChunksStatement(schemaName: string, documentId: string): QueryConfig {
+  return { text: `DELETE FROM ${tables(schemaName).chunks} WHERE document_id = $1`, values: [documentId] }
+}
+
+/**
+ * The INSERTs of a document's chunks, INSERT_BATCH at a time; built as they are taken, so only one batch's
+ * vectors are held as SQL text at once. Chunks without a vector, and every chunk of a keyword-only store
+ * (`dimensions` 0), get no embedding.
+ */
+export function* insertChunksStatements(
+  schemaName: string,
+  documentId: string,
+  chunks: StoredChunk[],
+  dimensions: number,
+): Generator<QueryConfig> {
+  const vectors = dimensions > 0
+  const text = `INSERT INTO ${tables(schemaName).chunks}
+      (id, document_id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})
+    SELECT c.id, $1, c.idx, c.text, c.text_hash, c.token_count${vectors ? ', c.embedding::vector' : ''}
+    FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::int[]${vectors ? ', $7::text[]' : ''})
+      AS c(id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})`
+  for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
+    const batch = chunks.slice(start, start + INSERT_BATCH)
+    const values: unknown[] = [
+      documentId,
+      batch.map((chunk) => chunk.id),
+      batch.map((chunk) => chunk.index),
+      batch.map((chunk) => chunk.text),
+      batch.map((chunk) => chunk.textHash),
+      batch.map((chunk) => chunk.tokenCount),
+    ]
+    if (vectors) values.push(batch.map((chunk) => (chunk.vector ? toSql(Array.from(chunk.vector)) : null)))
+    yield { text, values }
+  }
+}
+
+export function documentStatement(schemaName: string, id: string): QueryConfig {
+  return {
+    text: `SELECT ${DOCUMENT_FIELDS} FROM ${tables(schemaName).documents} WHERE id = $1`,
+    values: [id],
+  }
+}
+
+export function chunksStatement(schemaName: string, documentId: string): QueryConfig {
+  const text = `SELECT ${CHUNK_FIELDS} FROM ${tables(schemaName).chunks} WHERE document_id = $1 ORDER BY idx`
+  return { text, values: [documentId] }
+}
+
+/** One statement, so the total and the page come from one snapshot: one row of `{ total, items }`. */
+export function pageStatement(schemaName: string, page: { offset: number; limit: number }): QueryConfig {
+  const { documents } = tables(schemaName)
+  const text = `SELECT (SELECT count(*)::int FROM ${documents}) AS total, coalesce((
+      SELECT json_agg(p ORDER BY p.id) FROM (
+        SELECT ${DOCUMENT_FIELDS} FROM ${documents} ORDER BY id LIMIT $1 OFFSET $2
+      ) p
+    ), '[]') AS items`
+  return { text, values: [page.limit, page.offset] }
+}
+
+/** Deletes a document; its chunks go with it (ON DELETE CASCADE). */
+export function deleteDocumentStatement(schemaName: string, id: string): QueryConfig {
+  return { text: `DELETE FROM ${tables(schemaName).documents} WHERE id = $1`, values: [id] }
+}
+
+/** One stored vector per text hash, as pgvector text: rows of `{ text_hash, embedding }`. */
+export function vectorsByHashStatement(schemaName: string, textHashes: string[]): QueryConfig {
+  const text = `SELECT DISTINCT ON (text_hash) text_hash, embedding::text AS embedding
+    FROM ${tables(schemaName).chunks}
+    WHERE text_hash = ANY($1::text[]) AND embedding IS NOT NULL`
+  return { text, values: [textHashes] }
+}
+
+/**
+ * The vector search statement, ordered by the HNSW index's own expression so the planner can use it.
+ * Exported for the test that EXPLAINs it.
+ */
+export function vectorSearchStatement(
+  schemaName: string,
+  dimensions: number,
+  vector: Float32Array,
+  options: SearchOptions,
+): QueryConfig {
+  const { column, parameter } = vectorOrdering(dimensions)
+  const { documents, chunks } = tables(schemaName)
+  const values: unknown[] = [toSql(Array.from(vector)), options.topK]
+  const text = `SELECT ${HIT_FIELDS}, 1 - (c.embedding <=> $1::vector) AS score
+    FROM ${chunks} c JOIN ${documents} d ON d.id = c.document_id
+    WHERE c.embedding IS NOT NULL${filterClause(values, options.filter)}
+    ORDER BY ${column} <=> ${parameter} LIMIT $2`
+  return { text, values }
+}
+
+/**
+ * plainto_tsquery takes any text (quotes, stray operators) without a syntax error, but ANDs its words; a
+ * question rarely has all its words in one passage, so they are ORed (as LanceDB's BM25 does) and the rank
+ * favours passages matching more of them. The lexemes are already normalised, so the 'simple'
+ * configuration only re-reads them.
+ */
+export function keywordSearchStatement(
+  schemaName: string,
+  query: string,
+  options: SearchOptions,
+): QueryConfig {
+  const { documents, chunks } = tables(schemaName)
+  const values: unknown[] = [query, options.topK]
+  const text = `SELECT ${HIT_FIELDS}, ts_rank_cd(c.tsv, q) AS score
+    FROM ${chunks} c JOIN ${documents} d ON d.id = c.document_id,
+      to_tsquery('simple', replace(plainto_tsquery('${TEXT_SEARCH_CONFIG}', $1)::text, ' & ', ' | ')) q
+    WHERE c.tsv @@ q${filterClause(values, options.filter)}
+    ORDER BY score DESC, c.id LIMIT $2`
+  return { text, values }
+}
+
+/** Reclaims the rows that replaced and deleted documents left behind, in the tables and the indexes. */
+export function vacuumStatement(schemaName: string): string {
+  const { documents, chunks } = tables(schemaName)
+  return `VACUUM (ANALYZE) ${documents}, ${chunks}`
+}
