@@ -87,8 +87,12 @@ export class Pipeline {
     }
   }
 
+  /** Where the events go from now on. A stream that ended before (cancelled while the reply was being set up) still gives its sink the last event and ends it. */
   attach(sink: EventSink): void {
     this.#sink = sink
+    if (!this.#ended) return
+    if (this.earlyFailure) sink.deliver({ type: 'failure', error: this.earlyFailure })
+    void sink.end()
   }
 
   /** One event from the upstream, into the first stage. */
@@ -112,10 +116,13 @@ export class Pipeline {
   #failFrom(index: number, error: AppError): void {
     if (this.#ended || this.#failing) return
     this.#failing = true
-    this.#onFailure(error)
-    this.#emitFrom(index, { type: 'failure', error })
-    // A stage that swallowed the failure cannot keep the stream open.
-    if (!this.#ended) this.#end()
+    try {
+      this.#onFailure(error)
+      this.#emitFrom(index, { type: 'failure', error })
+    } finally {
+      // A stage that swallowed the failure, or threw on it, cannot keep the stream open.
+      if (!this.#ended) this.#end()
+    }
   }
 
   #deliver(event: RelayEvent): void {

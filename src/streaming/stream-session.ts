@@ -44,8 +44,8 @@ export class StreamSession {
    * to answer as an ordinary HTTP error when the stream cannot start (nothing has been sent yet).
    */
   async open(): Promise<void> {
-    this.#pipeline.start()
     try {
+      this.#pipeline.start()
       this.#source = await this.#options.open(this.#cancellation.signal)
     } catch (error) {
       const failure = this.#pipeline.earlyFailure ?? this.#cancellation.signal.reason ?? error

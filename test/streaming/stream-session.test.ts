@@ -165,11 +165,8 @@ describe('StreamSession', () => {
     expect(upstreamSignal()?.reason).toBeInstanceOf(InternalServerError)
   })
 
-  // BUG (src/streaming/pipeline.ts:112-119, #failFrom; reached from stream-session.ts:94-96): when a stage
-  // throws on the failure event too, `#failFrom` has set `#failing` before the throw, so `#end()` never
-  // runs. The sink is never ended (the response stays open), `closed` never resolves (the registry keeps
-  // the stream, shutdown waits its whole grace) and every later `cancel()` is ignored (`#failing` is set).
-  it.fails('still ends the stream when a stage throws on every event, failures included', async () => {
+  // A stage that throws on the failure event too must not keep the response open.
+  it('still ends the stream when a stage throws on every event, failures included', async () => {
     const bug = new Error('stage bug')
     const alwaysThrowing: Stage = {
       transform() {
@@ -183,11 +180,8 @@ describe('StreamSession', () => {
     expect(sink.endCalls).toBe(1)
   })
 
-  // BUG (src/streaming/stream-session.ts:47): `this.#pipeline.start()` runs outside open()'s try: a stage
-  // whose start() throws rejects open() without ending the pipeline: no stage is closed (an earlier
-  // stage's timer keeps running), `closed` never resolves and Streams' registry keeps the session (shutdown
-  // then waits its whole grace for it).
-  it.fails('ends the stream when a stage’s start throws, rejecting open', async () => {
+  // A stage's start() runs inside open(): a throw there ends the stream like any failure to open.
+  it('ends the stream when a stage’s start throws, rejecting open', async () => {
     const bug = new Error('stage bug')
     const closing = {
       closeCalls: 0,
@@ -206,12 +200,8 @@ describe('StreamSession', () => {
     expect(closing.closeCalls).toBe(1)
   })
 
-  // BUG (src/streaming/stream-session.ts:72-102, run(); pipeline.ts:90-92, attach()): a stream that ended
-  // before run() attached its sink (cancelled after open() resolved: the client left, or shutdown began,
-  // while an async onSend hook ran) never ends that sink. run() pushes the first part into the ended
-  // pipeline and returns; nothing calls sink.end() or delivers the failure. Through sendStream the
-  // response then never ends: after its headers (and preface) it gets only `: ping` heartbeats, forever.
-  it.fails('ends the sink when the stream was cancelled between open and run', async () => {
+  // Cancelled while the reply was being set up (e.g. an async onSend hook): the sink still ends.
+  it('ends the sink when the stream was cancelled between open and run', async () => {
     const { session } = sessionOf([start(), delta('Hi'), end()])
     await session.open()
     session.cancel(new ServerShuttingDownError())
