@@ -12,6 +12,7 @@ import { sendStream } from '../../src/streaming/stream-body.js'
 import { StreamSession } from '../../src/streaming/stream-session.js'
 import type { WireFormat } from '../../src/streaming/wire-format.js'
 import { buildTestApp, listen, testConfig } from '../helpers.js'
+import { waitFor } from '../wait-for.js'
 import { deferred, delta, end, InMemoryProvider, request, stall, start } from './doubles.js'
 
 interface StreamRoute {
@@ -231,7 +232,7 @@ describe('sendStream', () => {
     expect(response.body).toBe(
       ': stream open\n\nid: 1\ndata: {"error":"stream_error","detail":"Internal Server Error"}\n\n',
     )
-    await vi.waitFor(() => expect(logs.some((line) => line.msg === 'stream relay failed')).toBe(true))
+    await waitFor(() => logs.some((line) => line.msg === 'stream relay failed'))
     const relayFailures = logs.filter((line) => line.msg === 'stream relay failed')
     expect(relayFailures).toHaveLength(1)
     expect(relayFailures[0]).toMatchObject({ level: 50, err: { message: 'stage bug' } })

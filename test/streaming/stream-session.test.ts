@@ -12,6 +12,7 @@ import { createRetryPolicy } from '../../src/providers/retry.js'
 import type { Stage } from '../../src/streaming/pipeline.js'
 import { providerSource } from '../../src/streaming/source.js'
 import { StreamSession } from '../../src/streaming/stream-session.js'
+import { waitFor } from '../wait-for.js'
 import {
   deferred,
   delta,
@@ -90,7 +91,7 @@ describe('StreamSession', () => {
     ])
     await session.open()
     await session.run(new RecordingSink())
-    await vi.waitFor(() => expect(provider.finished).toBe(1))
+    await waitFor(() => provider.finished === 1)
     expect(provider.pulled).toBe(3)
     // The client leaving after the end reaches nothing upstream either.
     client.cancel(new ClientClosedRequestError())
@@ -102,7 +103,7 @@ describe('StreamSession', () => {
     await session.open()
     const sink = new RecordingSink()
     const running = session.run(sink)
-    await vi.waitFor(() => expect(sink.events).toHaveLength(2))
+    await waitFor(() => sink.events.length === 2)
     const reason = new ClientClosedRequestError()
     client.cancel(reason)
     await running
@@ -216,7 +217,7 @@ describe('StreamSession', () => {
     await session.open()
     const sink = new RecordingSink({ ready: () => (provider.pulled === 1 ? room.promise : undefined) })
     const running = session.run(sink)
-    await vi.waitFor(() => expect(sink.readyCalls).toBe(1))
+    await waitFor(() => sink.readyCalls === 1)
     await settle()
     expect(provider.pulled).toBe(1)
     expect(sink.parts).toEqual([start()])
@@ -236,7 +237,7 @@ describe('StreamSession', () => {
   it('rejects open with the reason of a cancel() before the first part, and cancels the upstream', async () => {
     const { session, provider, upstreamSignal } = sessionOf([stall])
     const opening = session.open()
-    await vi.waitFor(() => expect(provider.calls).toHaveLength(1))
+    await waitFor(() => provider.calls.length === 1)
     const reason = new ServerShuttingDownError()
     session.cancel(reason)
     await expect(opening).rejects.toBe(reason)
