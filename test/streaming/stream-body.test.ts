@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { Cancellation, type CancelSignal } from '../../src/cancellation.js'
 import { ServerShuttingDownError, UpstreamUnavailableError } from '../../src/errors.js'
 import type { ChatProvider } from '../../src/providers/provider.js'
