@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LineDecoder } from '../src/streaming/ndjson.js'
+import { LineDecoder } from '../../src/streaming/ndjson.js'
 
 describe('LineDecoder', () => {
   it('finds lines across chunk boundaries and split multi-byte characters, skipping blank ones', () => {
