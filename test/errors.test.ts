@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { errorReply, fixtureReply } from './fakes/openai.js'
 import type { UpstreamReply } from './fakes/upstream.js'
-import { buildTestApp, TEST_API_KEY, testConfig, useUpstreamAndApp } from './helpers.js'
+import { openTestApp, testConfig, useUpstreamAndApp } from './helpers.js'
 
 const context = useUpstreamAndApp({ UPSTREAM_TIMEOUT_MS: '300' })
 
@@ -124,10 +124,6 @@ describe('upstream failures map to the error table, without leaking', () => {
     expect(response.statusCode).toBe(504)
     expect(response.json()).toEqual({ detail: 'The AI provider did not answer in time' })
   })
-
-  it('no response, log line or header ever carries the API key', () => {
-    expect(context.harness.logText()).not.toContain(TEST_API_KEY)
-  })
 })
 
 describe('upstreams that cannot be reached or configured', () => {
@@ -136,26 +132,25 @@ describe('upstreams that cannot be reached or configured', () => {
     await once(closed, 'listening')
     const { port } = closed.address() as { port: number }
     closed.close()
-    const { app } = await buildTestApp(testConfig({ OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }))
+    await once(closed, 'close')
+    const { app } = await openTestApp(testConfig({ OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }))
     const response = await app.inject({
       method: 'POST',
       url: '/chat',
       payload: { messages: [{ role: 'user', content: 'hi' }] },
     })
-    await app.close()
     expect(response.statusCode).toBe(502)
     expect(response.json()).toEqual({ detail: 'The AI provider is unavailable' })
   })
 
   it('no OPENAI_API_KEY: 503 naming the variable, on /chat and /safe', async () => {
-    const { app } = await buildTestApp(testConfig({ OPENAI_API_KEY: undefined }))
+    const { app } = await openTestApp(testConfig({ OPENAI_API_KEY: undefined }))
     const chat = await app.inject({
       method: 'POST',
       url: '/chat',
       payload: { messages: [{ role: 'user', content: 'hi' }] },
     })
     const safe = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
-    await app.close()
     for (const response of [chat, safe]) {
       expect(response.statusCode).toBe(503)
       expect(response.json()).toEqual({

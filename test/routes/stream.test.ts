@@ -1,8 +1,8 @@
 import { EventSource } from 'eventsource'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
 import { errorReply, fixtureReply, sseEvents, sseReply, startFakeOpenAI } from '../fakes/openai.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
-import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
+import { buildTestApp, listen, openTestApp, type TestApp, testConfig } from '../helpers.js'
 import { readSse } from '../sse-client.js'
 
 const FULL_TEXT = 'Hi there! How can I help you today?'
@@ -205,19 +205,17 @@ describe('failures before the first event are ordinary HTTP errors', () => {
   })
 
   it('refused connection: 503 after the retries', async () => {
-    const { app } = await buildTestApp(
+    const { app } = await openTestApp(
       testConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', RETRY_ATTEMPTS: '2' }),
     )
     const response = await app.inject({ method: 'POST', url: '/stream', payload: { prompt: 'hi' } })
-    await app.close()
     expect(response.statusCode).toBe(503)
     expect(response.json()).toEqual({ detail: 'AI service unavailable' })
   })
 
   it('no OPENAI_API_KEY: 503 naming the variable', async () => {
-    const { app } = await buildTestApp(testConfig({ OPENAI_API_KEY: undefined }))
+    const { app } = await openTestApp(testConfig({ OPENAI_API_KEY: undefined }))
     const response = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
-    await app.close()
     expect(response.statusCode).toBe(503)
     expect(response.json().detail).toContain('OPENAI_API_KEY')
   })
@@ -234,6 +232,8 @@ describe('failures before the first event are ordinary HTTP errors', () => {
 describe('GET /stream', () => {
   it('works with a real EventSource client, which closes on the done frame', async () => {
     const source = new EventSource(`${base}/stream?prompt=Say%20hi&model=gpt-4.1-mini`)
+    // Closed however the test ends: an EventSource left open reconnects and asks again.
+    onTestFinished(() => source.close())
     const received: { id: string; data: Record<string, unknown> }[] = []
     await new Promise<void>((resolve, reject) => {
       source.onmessage = (event) => {
@@ -243,7 +243,6 @@ describe('GET /stream', () => {
       }
       source.onerror = () => reject(new Error('EventSource error'))
     })
-    source.close()
     expect(received.map((message) => message.data.content ?? '').join('')).toBe(FULL_TEXT)
     expect(received.at(-1)).toEqual({ id: '11', data: { done: true } })
     expect(upstream.received[0]?.json).toMatchObject({
