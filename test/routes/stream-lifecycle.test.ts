@@ -135,12 +135,15 @@ describe('timeouts', () => {
   })
 
   it('never kills a stream that keeps flowing within its limits, however long it lasts', async () => {
-    // 20 gaps of 60 ms: the stream outlives the first-event and idle limits several times over.
-    upstream.reset(longSseReply(20, 'word ', { delayMs: 60 }))
-    const { base } = await serve({ STREAM_FIRST_EVENT_TIMEOUT_MS: '200', STREAM_IDLE_TIMEOUT_MS: '200' })
+    // 150 gaps of at least 10 ms: the stream lasts at least 1.5 s, three times the first-event and idle
+    // limits. The fake and the app share one event loop, so a pause of the loop (a busy machine, GC)
+    // stretches a gap as the app sees it: the limits leave 490 ms for that, not 140 ms as gaps of 60 ms
+    // against limits of 200 ms did (a 2-core run killed that stream).
+    upstream.reset(longSseReply(150, 'word ', { delayMs: 10 }))
+    const { base } = await serve({ STREAM_FIRST_EVENT_TIMEOUT_MS: '500', STREAM_IDLE_TIMEOUT_MS: '500' })
     const stream = await readSse(await fetch(`${base}/stream?prompt=hi`))
     expect(stream.last).toEqual({ done: true })
-    expect(stream.text).toBe('word '.repeat(20))
+    expect(stream.text).toBe('word '.repeat(150))
   })
 })
 
