@@ -6,7 +6,7 @@ import { errorReply, fixtureReply } from './fakes/openai.js'
 import type { UpstreamReply } from './fakes/upstream.js'
 import { openTestApp, testConfig, useUpstreamAndApp } from './helpers.js'
 
-const context = useUpstreamAndApp({ UPSTREAM_TIMEOUT_MS: '300' })
+const context = useUpstreamAndApp()
 
 const chatWith = async (reply: UpstreamReply, model = 'gpt-4.1-mini') => {
   context.upstream.enqueue(reply)
@@ -121,7 +121,16 @@ describe('upstream failures map to the error table, without leaking', () => {
   })
 
   it('timeout: 504 generic after UPSTREAM_TIMEOUT_MS', async () => {
-    const response = await chatWith({ kind: 'stall' })
+    // Its own app: a short timeout shared by every test would turn any pause of the machine into a 504.
+    const { app } = await openTestApp(
+      testConfig({ OPENAI_BASE_URL: context.upstream.url, UPSTREAM_TIMEOUT_MS: '300' }),
+    )
+    context.upstream.enqueue({ kind: 'stall' })
+    const response = await app.inject({
+      method: 'POST',
+      url: '/chat',
+      payload: { messages: [{ role: 'user', content: 'hi' }] },
+    })
     expect(response.statusCode).toBe(504)
     expect(response.json()).toEqual({ detail: 'The AI provider did not answer in time' })
   })
