@@ -3,10 +3,9 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { ndjsonLines } from './fakes/ollama.js'
-import { embeddingsReply, okReply, sseEvents } from './fakes/openai.js'
-import { FakeUpstream, type UpstreamReply } from './fakes/upstream.js'
-import { readFixture, readHead } from './fixtures.js'
+import { type Failure, keyEchoingFailures } from './fakes/key-echoing-failures.js'
+import { embeddingsReply, okReply } from './fakes/openai.js'
+import { FakeUpstream } from './fakes/upstream.js'
 import { buildTestApp, listen, TEST_API_KEY, type TestApp, testConfig } from './helpers.js'
 import { waitFor } from './wait-for.js'
 
@@ -21,172 +20,7 @@ import { waitFor } from './wait-for.js'
 const KEY = TEST_API_KEY
 /** The part of the key that no mask or redaction may leave behind. */
 const SUFFIX = KEY.slice('sk-test-'.length)
-const FORMS = [KEY, `Bearer ${KEY}`, `token_${KEY}`, `{"api_key":"${KEY}"}`, `key=${KEY}&retry=1`]
-/** An upstream error message quoting the key in every form at once. */
-const ECHO = `Incorrect API key provided: ${FORMS.join(' | ')}.`
-
-const json = (status: number, body: unknown, contentType = 'application/json'): UpstreamReply => ({
-  kind: 'json',
-  status,
-  headers: { 'content-type': contentType },
-  body: typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`,
-})
-const openAIError = (status: number, message: string, code: string | null, param: string | null = null) =>
-  json(status, { error: { message, type: 'invalid_request_error', param, code } })
-
-/** A recorded fixture with the masked key in it replaced by the real one, as a careless upstream would. */
-function withKey(fixture: string): string {
-  return readFixture(fixture).replace(/sk-proj-\*+Ab1Z/, KEY)
-}
-
-interface Failure {
-  name: string
-  reply: () => UpstreamReply
-  /** The upstream's message reaches the client (a 4xx the caller can act on): it must arrive redacted. */
-  shown?: boolean
-  /** The upstream stalls: sent to the app with short timeouts, so that only stalls wait for a timer. */
-  stalls?: boolean
-}
-
-/** Failures of an OpenAI call before any byte of its answer: /responses (JSON or stream) and /embeddings. */
-const OPENAI_FAILURES: Failure[] = [
-  {
-    name: 'the recorded 401, quoting the whole key in its body and a header',
-    reply: () => {
-      const head = readHead('openai-error-401.headers.txt')
-      return {
-        kind: 'json',
-        status: head.status,
-        // An upstream header quoting the key must not be passed on either.
-        headers: { ...head.headers, 'www-authenticate': `Bearer realm="api", token="${KEY}"` },
-        body: withKey('openai-error-401.json'),
-      }
-    },
-  },
-  { name: '400 echoing the key in every form', reply: () => openAIError(400, ECHO, null, KEY), shown: true },
-  { name: '400 whose code is token_<key>', reply: () => openAIError(400, 'Invalid input', `token_${KEY}`) },
-  { name: '422 as plain text echoing the key', reply: () => json(422, ECHO, 'text/plain'), shown: true },
-  { name: '403 as HTML echoing the key', reply: () => json(403, `<p>${ECHO}</p>`, 'text/html') },
-  {
-    name: '404 about the model, naming the key',
-    reply: () => openAIError(404, `The model does not exist for ${ECHO}`, 'model_not_found'),
-  },
-  {
-    name: '429 whose code is the key',
-    reply: () => ({
-      ...openAIError(429, ECHO, KEY),
-      headers: { 'content-type': 'application/json', 'retry-after': '0' },
-    }),
-  },
-  { name: '500 echoing the key, with the key as its code', reply: () => openAIError(500, ECHO, KEY) },
-  { name: 'no answer within UPSTREAM_TIMEOUT_MS', reply: () => ({ kind: 'stall' }), stalls: true },
-  { name: 'connection reset', reply: () => ({ kind: 'reset' }) },
-]
-
-const sse = (chunks: string[], options: { dropAfter?: number; stallAfter?: number } = {}): UpstreamReply => ({
-  kind: 'stream',
-  contentType: 'text/event-stream; charset=utf-8',
-  chunks,
-  ...options,
-})
-
-/** The parts of an event's JSON the storm rewrites. */
-interface EventData {
-  error: Record<string, unknown>
-  response: Record<string, unknown>
-}
-
-/** The events of a recorded stream with one event's JSON rewritten. */
-function rewritten(fixture: string, type: string, rewrite: (event: EventData) => void): string[] {
-  return sseEvents(fixture).map((block) => {
-    if (!block.startsWith(`event: ${type}\n`)) return block
-    const data = JSON.parse(block.slice(block.indexOf('data: ') + 'data: '.length))
-    rewrite(data)
-    return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`
-  })
-}
-
-/** Failures of an OpenAI stream after it began (in band, with status 200). */
-const OPENAI_STREAM_FAILURES: Failure[] = [
-  {
-    name: 'an error event (observed nested shape) echoing the key',
-    reply: () =>
-      sse(
-        rewritten('openai-responses-stream-error.sse', 'error', (event) => {
-          event.error.message = ECHO
-          event.error.param = KEY
-        }),
-      ),
-  },
-  {
-    name: 'an error event (flat spec shape) whose code is the key',
-    reply: () => {
-      const [created = '', inProgress = ''] = sseEvents('openai-responses-stream.sse')
-      const flat = { type: 'error', code: `token_${KEY}`, message: ECHO, param: KEY, sequence_number: 2 }
-      return sse([created, inProgress, `event: error\ndata: ${JSON.stringify(flat)}\n\n`])
-    },
-  },
-  {
-    name: 'an invalid_prompt error event echoing the key, shown to the client',
-    reply: () => {
-      const [created = '', inProgress = ''] = sseEvents('openai-responses-stream.sse')
-      const flat = { type: 'error', code: 'invalid_prompt', message: ECHO, param: null, sequence_number: 2 }
-      return sse([created, inProgress, `event: error\ndata: ${JSON.stringify(flat)}\n\n`])
-    },
-    shown: true,
-  },
-  {
-    name: 'response.failed echoing the key, with the key as its code',
-    reply: () =>
-      sse(
-        rewritten('openai-responses-stream-failed.sse', 'response.failed', (event) => {
-          event.response.error = { code: KEY, message: ECHO }
-        }),
-      ),
-  },
-  {
-    name: 'the connection dropped mid-stream',
-    reply: () => sse(sseEvents('openai-responses-stream.sse'), { dropAfter: 6 }),
-  },
-  {
-    name: 'a stall mid-stream',
-    reply: () => sse(sseEvents('openai-responses-stream.sse'), { stallAfter: 6 }),
-    stalls: true,
-  },
-]
-
-const ollamaError = (status: number, message: string): UpstreamReply =>
-  json(status, JSON.stringify({ error: message }), 'application/json; charset=utf-8')
-
-/** Ollama's failures before the first line. */
-const OLLAMA_FAILURES: Failure[] = [
-  { name: '400 echoing the key in every form', reply: () => ollamaError(400, ECHO), shown: true },
-  { name: '404 naming the key as the model', reply: () => ollamaError(404, `model '${KEY}' not found`) },
-  { name: '500 echoing the key', reply: () => ollamaError(500, ECHO) },
-  { name: 'no answer within UPSTREAM_TIMEOUT_MS', reply: () => ({ kind: 'stall' }), stalls: true },
-  { name: 'connection reset', reply: () => ({ kind: 'reset' }) },
-]
-
-/** Ollama's failures after the first line. */
-const OLLAMA_STREAM_FAILURES: Failure[] = [
-  {
-    name: 'an error line echoing the key (status 200)',
-    reply: () => {
-      const lines = ndjsonLines('ollama-generate-stream-error.ndjson')
-      lines[lines.length - 1] = `${JSON.stringify({ error: ECHO })}\n`
-      return { kind: 'stream', contentType: 'application/x-ndjson', chunks: lines }
-    },
-  },
-  {
-    name: 'the connection dropped mid-stream',
-    reply: () => ({
-      kind: 'stream',
-      contentType: 'application/x-ndjson',
-      chunks: ndjsonLines('ollama-generate-stream.ndjson'),
-      dropAfter: 4,
-    }),
-  },
-]
+const FAILURES = keyEchoingFailures(KEY)
 
 interface Route {
   name: string
@@ -411,7 +245,7 @@ async function storm(route: Route, failure: Failure) {
 
 describe('no response byte or log line carries the OpenAI key', () => {
   describe.each(OPENAI_ROUTES.map((route) => [route.name, route] as const))('%s', (_name, route) => {
-    it.each(OPENAI_FAILURES.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
+    it.each(FAILURES.openai.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
       storm(route, failure),
     )
   })
@@ -419,7 +253,7 @@ describe('no response byte or log line carries the OpenAI key', () => {
   describe.each(OPENAI_STREAM_ROUTES.map((route) => [route.name, route] as const))(
     '%s, after the stream began',
     (_name, route) => {
-      it.each(OPENAI_STREAM_FAILURES.map((failure) => [failure.name, failure] as const))(
+      it.each(FAILURES.openaiStream.map((failure) => [failure.name, failure] as const))(
         '%s',
         (_failure, failure) => storm(route, failure),
       )
@@ -427,14 +261,14 @@ describe('no response byte or log line carries the OpenAI key', () => {
   )
 
   describe.each(OLLAMA_ROUTES.map((route) => [route.name, route] as const))('%s', (_name, route) => {
-    it.each(OLLAMA_FAILURES.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
+    it.each(FAILURES.ollama.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
       storm(route, failure),
     )
   })
 
   describe('POST /local-stream, after the stream began', () => {
     const route = OLLAMA_ROUTES[1] as Route
-    it.each(OLLAMA_STREAM_FAILURES.map((failure) => [failure.name, failure] as const))(
+    it.each(FAILURES.ollamaStream.map((failure) => [failure.name, failure] as const))(
       '%s',
       (_failure, failure) => storm(route, failure),
     )
