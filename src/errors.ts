@@ -26,7 +26,8 @@ export abstract class AppError extends Error {
     super(message, { cause: options.cause })
     this.name = new.target.name
     this.retryAfterMs = options.retryAfterMs
-    this.logDetail = options.logDetail
+    // Masked here, once, however the detail was built: upstream text and codes can quote our key.
+    this.logDetail = options.logDetail === undefined ? undefined : redactSecrets(options.logDetail)
   }
 }
 
@@ -198,7 +199,12 @@ export function errorFromUpstreamStatus(failure: UpstreamFailure): AppError {
   return new UpstreamUnavailableError({ ...options, isRetryable: false })
 }
 
-const SECRET_PATTERNS = [/\b(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g, /\bBearer\s+[A-Za-z0-9._~+/=-]+/gi]
+// A key may follow `_` (`token_sk-…`), which \b counts as part of the word: only a letter or digit
+// right before the prefix keeps it from being a key (`network-timeout` is not `rk-timeout`).
+const SECRET_PATTERNS = [
+  /(?<![A-Za-z0-9])(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g,
+  /\bBearer\s+[A-Za-z0-9._~+/=-]+/gi,
+]
 
 /** Masks anything shaped like a credential. */
 export function redactSecrets(text: string): string {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, onTestFinished } from 'vitest'
 import { type BuildAppOptions, buildApp } from '../src/app.js'
 import { type Config, parseConfig } from '../src/config.js'
 import { loggerOptions } from '../src/plugins/logger.js'
@@ -50,6 +50,22 @@ export async function buildTestApp(config: Config, options: BuildAppOptions = {}
 /** Listens on a free loopback port and returns the base URL, for tests whose behaviour lives in the socket. */
 export async function listen(app: FastifyInstance): Promise<string> {
   return app.listen({ port: 0, host: '127.0.0.1' })
+}
+
+/** buildTestApp for one test: the app is closed when the test finishes, whether it passed or not. */
+export async function openTestApp(config: Config, options: BuildAppOptions = {}): Promise<TestApp> {
+  const harness = await buildTestApp(config, options)
+  onTestFinished(() => harness.app.close())
+  return harness
+}
+
+/** openTestApp, listening on a free loopback port: `base` is its URL. */
+export async function serveTestApp(
+  config: Config,
+  options: BuildAppOptions = {},
+): Promise<TestApp & { base: string }> {
+  const harness = await openTestApp(config, options)
+  return { ...harness, base: await listen(harness.app) }
 }
 
 export interface UpstreamAndApp {

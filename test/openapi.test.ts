@@ -4,7 +4,7 @@ import type { OpenAPIV3_1 } from 'openapi-types'
 import { describe, expect, it } from 'vitest'
 import { OPENAPI_PATH, renderOpenApi } from '../scripts/generate-openapi.js'
 import { tidyDocument } from '../src/plugins/openapi.js'
-import { buildTestApp, testConfig } from './helpers.js'
+import { openTestApp, testConfig } from './helpers.js'
 
 describe('OpenAPI document', () => {
   it('openapi/openapi.json matches the routes (run `npm run openapi` after changing a schema)', async () => {
@@ -18,10 +18,9 @@ describe('OpenAPI document', () => {
   })
 
   it('is served at /openapi.json as committed, and Swagger UI at /docs', async () => {
-    const { app } = await buildTestApp(testConfig())
+    const { app } = await openTestApp(testConfig())
     const served = await app.inject({ method: 'GET', url: '/openapi.json' })
     const docs = await app.inject({ method: 'GET', url: '/docs/' })
-    await app.close()
     expect(served.json()).toEqual(JSON.parse(await readFile(OPENAPI_PATH, 'utf8')))
     expect(docs.statusCode).toBe(200)
     expect(docs.headers['content-type']).toContain('text/html')

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from './wait-for.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TSX = join(ROOT, 'node_modules/.bin/tsx')
@@ -16,23 +17,35 @@ interface RunningServer {
 }
 
 const running: ChildProcess[] = []
-afterEach(() => {
+const directories: string[] = []
+afterEach(async () => {
   // tsx runs the server in a child of its own: end the whole process group, not just tsx.
-  for (const child of running.splice(0)) {
+  const exits = running.splice(0).map(async (child) => {
+    const exited = child.exitCode !== null || child.signalCode !== null ? undefined : once(child, 'exit')
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL')
     } catch {
-      // already gone
+      // the whole group is already gone
     }
-  }
+    await exited
+  })
+  await Promise.all(exits)
+  await Promise.all(directories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })))
 })
+
+/** A temporary directory, removed after the test. */
+async function temporaryDirectory(prefix: string): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), prefix))
+  directories.push(directory)
+  return directory
+}
 
 /** Starts src/server.ts as a real process, in an empty directory so no .env is read. */
 async function startServer(environment: Record<string, string>): Promise<RunningServer> {
   const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...inherited } = process.env
   const child = spawn(TSX, [SERVER], {
     detached: true,
-    cwd: await mkdtemp(join(tmpdir(), 'genai-server-')),
+    cwd: await temporaryDirectory('genai-server-'),
     env: { ...inherited, PORT: '0', LOG_LEVEL: 'info', ...environment },
   })
   running.push(child)
@@ -46,15 +59,24 @@ async function startServer(environment: Record<string, string>): Promise<Running
   return { child, output: () => output }
 }
 
+const LISTENING = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/
+
+/** The server's URL once it says it listens; fails as soon as it exits instead. */
 async function listeningUrl(server: RunningServer): Promise<string> {
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    const match = server.output().match(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
-    if (match?.[1]) return match[1]
-    if (server.child.exitCode !== null) break
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`server did not start:\n${server.output()}`)
+  const exited = () => server.child.exitCode !== null || server.child.signalCode !== null
+  await waitFor(() => LISTENING.test(server.output()) || exited(), { timeout: 10_000 })
+  const url = LISTENING.exec(server.output())?.[1]
+  if (!url) throw new Error(`server did not start:\n${server.output()}`)
+  return url
+}
+
+/** The server's JSON log lines so far. */
+function logLines(server: RunningServer): Record<string, unknown>[] {
+  return server
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
 }
 
 describe('the server process', () => {
@@ -89,7 +111,7 @@ describe('the server process', () => {
   })
 
   it('refuses to start on a document store built with other embeddings, naming both', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'genai-store-'))
+    const dataDir = await temporaryDirectory('genai-store-')
     await writeFile(
       join(dataDir, 'store.json'),
       JSON.stringify({ model: 'openai:text-embedding-3-small', dimensions: 1536 }),
@@ -109,13 +131,13 @@ describe('the server process', () => {
       method: 'POST',
       headers: { authorization: 'Bearer sk-client-secret-123456', 'x-request-id': 'trace-7' },
     })
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    const lines = server
-      .output()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line))
-    const incoming = lines.find((line) => line.reqId === 'trace-7' && line.req)
+    // The access log line is the last the request writes; the pipe from the child may still hold it.
+    await waitFor(() =>
+      logLines(server).some((line) => line.reqId === 'trace-7' && line.msg === 'request completed'),
+    )
+    const incoming = logLines(server).find((line) => line.reqId === 'trace-7' && line.req) as
+      | { req: { url: string } }
+      | undefined
     expect(incoming?.req.url).toBe('/safe?prompt=[redacted]&model=gpt-5')
     expect(server.output()).not.toContain('sk-client-secret')
     expect(server.output()).not.toContain('private')

@@ -14,7 +14,7 @@ describe('waitFor', () => {
 
   it('rejects naming the timeout when the condition never holds', async () => {
     await expect(waitFor(() => false, { timeout: 20, interval: 5 })).rejects.toThrow(
-      'condition not met within 20 ms',
+      'condition not met within the timeout of 20 ms',
     )
   })
 })

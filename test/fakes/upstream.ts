@@ -51,6 +51,8 @@ export class FakeUpstream {
   abandonedRequests = 0
   /** Stream chunks written so far, over all requests. */
   chunksWritten = 0
+  /** Streams held back right now: a write returned false and the fake waits for `drain` (backpressure). */
+  waitingForDrain = 0
   defaultReply: UpstreamReply
   readonly #queue: UpstreamReply[] = []
   readonly #sockets = new Set<Socket>()
@@ -148,7 +150,11 @@ export class FakeUpstream {
       if (index === reply.stallAfter) return
       if (reply.delayMs && index > 0) await sleep(reply.delayMs)
       this.chunksWritten++
-      if (!response.write(chunk)) await drained(response)
+      if (!response.write(chunk)) {
+        this.waitingForDrain++
+        await drained(response)
+        this.waitingForDrain--
+      }
     }
     response.end()
   }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ndjsonLines, ndjsonReply, ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
 import { readFixture } from '../fixtures.js'
-import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
+import { buildTestApp, listen, openTestApp, type TestApp, testConfig } from '../helpers.js'
 
 let ollama: FakeUpstream
 let harness: TestApp
@@ -69,9 +69,8 @@ describe('POST /local-chat', () => {
   })
 
   it('Ollama not running is a 502', async () => {
-    const { app } = await buildTestApp(testConfig({ OLLAMA_HOST: 'http://127.0.0.1:9' }))
+    const { app } = await openTestApp(testConfig({ OLLAMA_HOST: 'http://127.0.0.1:9' }))
     const response = await app.inject({ method: 'POST', url: '/local-chat?prompt=hi' })
-    await app.close()
     expect(response.statusCode).toBe(502)
     expect(response.json()).toEqual({ detail: 'The AI provider is unavailable' })
   })

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { errorReply, fixtureReply, okReply, startFakeOpenAI } from '../fakes/openai.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
-import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
+import { openTestApp, serveTestApp, type TestApp, testConfig } from '../helpers.js'
+import { waitFor } from '../wait-for.js'
 
 let upstream: FakeUpstream
 
@@ -17,15 +17,15 @@ beforeEach(() => {
   upstream.reset(okReply())
 })
 
+/** An app for this test, pointed at the fake; closed when the test finishes. */
 async function appWith(environment: Record<string, string> = {}): Promise<TestApp> {
-  return buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, ...environment }))
+  return openTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, ...environment }))
 }
 
-/** One /safe call on a fresh app with this environment; the app is closed before returning. */
+/** One /safe call on a fresh app with this environment. */
 async function postSafe(environment: Record<string, string>, request: Omit<InjectOptions, 'method'>) {
   const { app, logs } = await appWith(environment)
   const response = await app.inject({ method: 'POST', ...request })
-  await app.close()
   return { response, logs }
 }
 
@@ -49,7 +49,6 @@ describe('POST /safe', () => {
       url: '/safe',
       payload: { prompt: 'Say hi', model: 'o4-mini' },
     })
-    await app.close()
     expect(response.json()).toEqual({ response: 'Hi there! How can I help you today?' })
     expect(upstream.received[0]?.json).toMatchObject({
       model: 'o4-mini',
@@ -120,22 +119,27 @@ describe('POST /safe', () => {
 
   it('stops retrying once the client has gone: no attempt after the disconnect', async () => {
     upstream.defaultReply = errorReply(500)
-    const { app, logs } = await appWith({
-      RETRY_ATTEMPTS: '5',
-      RETRY_MIN_DELAY_MS: '400',
-      RETRY_MAX_DELAY_MS: '400',
-    })
-    const base = await listen(app)
-    const controller = new AbortController()
-    const request = fetch(`${base}/safe?prompt=hi`, { method: 'POST', signal: controller.signal }).catch(
-      () => undefined,
+    const { base, logs } = await serveTestApp(
+      testConfig({
+        OPENAI_BASE_URL: upstream.url,
+        RETRY_ATTEMPTS: '5',
+        RETRY_MIN_DELAY_MS: '400',
+        RETRY_MAX_DELAY_MS: '400',
+      }),
     )
-    while (upstream.received.length === 0) await sleep(5)
+    const controller = new AbortController()
+    const request = fetch(`${base}/safe?prompt=hi`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'safe-gone' },
+      signal: controller.signal,
+    }).catch(() => undefined)
+    await waitFor(() => upstream.received.length === 1)
     controller.abort()
     await request
-    await sleep(900)
-    await app.close()
+    // The retry policy has given up once the handler logs the client's departure: count after that.
+    await waitFor(() =>
+      logs.some((line) => line.reqId === 'safe-gone' && line.code === 'client_closed_request'),
+    )
     expect(upstream.received).toHaveLength(1)
-    expect(logs.some((line) => line.code === 'client_closed_request')).toBe(true)
   })
 })

@@ -1,6 +1,6 @@
 import type { InjectOptions } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { useUpstreamAndApp } from '../helpers.js'
+import { useUpstreamAndApp } from './helpers.js'
 
 const context = useUpstreamAndApp({ BODY_LIMIT_BYTES: '2048' })
 const inject = (options: InjectOptions) => context.harness.app.inject(options)
