@@ -1,6 +1,6 @@
 /**
  * Typed errors. Adapters translate vendor failures into these at the boundary; the error handler
- * (http-errors.ts) turns them into FastAPI-shaped responses. `message` is always safe to show.
+ * (plugins/error-handler.ts) turns them into FastAPI-shaped responses. `message` is always safe to show.
  */
 
 export interface AppErrorOptions {
