@@ -4,7 +4,8 @@ import type { Config } from './config.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { RequestLog } from './plugins/logger.js'
 import { registerOpenApi } from './plugins/openapi.js'
-import { registerRequestContext, registerServerTiming, requestIdFor } from './plugins/request-context.js'
+import { registerReplyDecorations } from './plugins/reply-decorations.js'
+import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
 import { registerServices, type ServiceOverrides } from './plugins/services.js'
 import chatRoutes from './routes/chat.js'
 import documentRoutes from './routes/documents.js'
@@ -40,7 +41,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   app.setSerializerCompiler(serializerCompiler)
   registerJsonBodyParser(app)
   registerRequestContext(app)
-  registerServerTiming(app)
+  registerReplyDecorations(app)
+  app.replyDecorations.add(serverTiming)
 
   await registerOpenApi(app)
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Cancellation, type CancelSignal } from '../cancellation.js'
 import { ClientClosedRequestError } from '../errors.js'
 import type { UpstreamTiming } from '../providers/provider.js'
@@ -46,19 +46,16 @@ export function registerRequestContext(app: FastifyInstance) {
 }
 
 /**
- * `Server-Timing: upstream;dur=…, gateway;dur=…` (W3C Server Timing) on every reply, streams included:
- * the time spent waiting on AI providers and the rest, in milliseconds, up to when the headers leave.
- * Browser devtools and any client can read the gateway's overhead from it. For a stream, "upstream" is
- * the wait for the first event.
+ * `Server-Timing: upstream;dur=…, gateway;dur=…` (W3C Server Timing), a reply decoration: the time spent
+ * waiting on AI providers and the rest, in milliseconds, up to when the headers leave. Browser devtools
+ * and any client can read the gateway's overhead from it. For a stream, "upstream" is the wait for the
+ * first event.
  */
-export function registerServerTiming(app: FastifyInstance) {
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const total = reply.elapsedTime
-    const upstream = Math.min(request.timing.upstreamMs, total)
-    reply.header(
-      'server-timing',
-      `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${(total - upstream).toFixed(2)}`,
-    )
-    done(null, payload)
-  })
+export function serverTiming(reply: FastifyReply): void {
+  const total = reply.elapsedTime
+  const upstream = Math.min(reply.request.timing.upstreamMs, total)
+  reply.header(
+    'server-timing',
+    `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${(total - upstream).toFixed(2)}`,
+  )
 }

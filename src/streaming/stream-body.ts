@@ -1,5 +1,5 @@
-import { EventEmitter, once } from 'node:events'
-import type { ServerResponse } from 'node:http'
+import { once } from 'node:events'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import { ClientClosedRequestError } from '../errors.js'
 import { drained } from './drained.js'
@@ -8,49 +8,54 @@ import type { StreamSession } from './stream-session.js'
 import type { WireFormat } from './wire-format.js'
 
 /**
- * Sends an opened stream as the reply, in a wire format. It goes through `reply.send()`, so every
- * `onSend` hook runs and the reply's headers are sent as for any other reply (Server-Timing, the request
- * id, and whatever later plugins add); Fastify then pipes the body into the response.
+ * Sends an opened stream as the reply, in a wire format; resolves when the stream is over. The one place
+ * a stream is written to a response, and the one place replies bypass Fastify's `onSend` hooks: the
+ * reply is hijacked and its frames are written straight to the socket. In their stead it applies the
+ * app's reply decorations (plugins/reply-decorations.ts: Server-Timing, and whatever plugins add), and
+ * it writes the headers other hooks set on the reply (the request id, CORS, limits). Fastify's stream
+ * path costs ~5 KiB of memory per open stream (three `finished()` watchers, BENCHMARKS.md) and a Node
+ * stream between the session and the socket ~90 µs of CPU per 20-delta stream. `onResponse` hooks and
+ * the access log still run when the response finishes.
  */
-export function sendStream(reply: FastifyReply, session: StreamSession, format: WireFormat): FastifyReply {
-  return reply.headers(format.headers).send(new StreamBody(session, format, reply.log))
+export async function sendStream(
+  reply: FastifyReply,
+  session: StreamSession,
+  format: WireFormat,
+): Promise<void> {
+  reply.hijack()
+  reply.server.replyDecorations.apply(reply)
+  reply.headers(format.headers)
+  reply.raw.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders)
+  const body = new StreamBody(reply.raw, format, reply.log)
+  try {
+    await session.run(body.start())
+  } catch (error) {
+    reply.log.error({ err: error }, 'stream relay failed')
+  }
 }
 
 /**
- * The body of a streamed reply, and the sink of its session: each event's frame is written straight to
- * the response, and the session waits for `drain` whenever the response is full. It is not a Readable:
- * Fastify needs of a stream body only `pipe()` and its `end`/`close` events, and a Node stream between the
- * session and the socket cost ~90 µs of CPU per 20-delta stream (BENCHMARKS.md). This is the one place
- * that writes a stream to a response.
+ * The sink of a streamed reply: each event's frame is written straight to the response, and the session
+ * waits for `drain` whenever the response is full (backpressure reaches the upstream read).
  */
-class StreamBody extends EventEmitter implements EventSink {
-  readonly #session: StreamSession
+class StreamBody implements EventSink {
+  readonly #response: ServerResponse
   readonly #format: WireFormat
   readonly #log: FastifyBaseLogger
-  #response: ServerResponse | undefined
-  #lastWriteAt = 0
+  #lastWriteAt = performance.now()
   #heartbeat: NodeJS.Timeout | undefined
 
-  constructor(session: StreamSession, format: WireFormat, log: FastifyBaseLogger) {
-    super()
-    this.#session = session
+  constructor(response: ServerResponse, format: WireFormat, log: FastifyBaseLogger) {
+    this.#response = response
     this.#format = format
     this.#log = log
   }
 
-  /** Called by Fastify once the headers are decided: the stream starts flowing. */
-  pipe<T extends NodeJS.WritableStream>(destination: T): T {
-    this.#response = destination as unknown as ServerResponse
-    this.#lastWriteAt = performance.now()
+  /** Writes the preface and starts the heartbeat. */
+  start(): this {
     if (this.#format.preface !== undefined) this.#write(this.#format.preface)
     this.#armHeartbeat(this.#format.heartbeat?.intervalMs ?? 0)
-    this.#session.run(this).catch((error: unknown) => this.#log.error({ err: error }, 'stream relay failed'))
-    return destination
-  }
-
-  /** Called by Fastify when the response closed before the body ended: the client has gone. */
-  destroy(): void {
-    this.#session.cancel(new ClientClosedRequestError())
+    return this
   }
 
   deliver(event: RelayEvent): void {
@@ -64,24 +69,20 @@ class StreamBody extends EventEmitter implements EventSink {
 
   ready(): Promise<void> | undefined {
     const response = this.#response
-    return response?.writableNeedDrain && !response.destroyed ? drained(response) : undefined
+    return response.writableNeedDrain && !response.destroyed ? drained(response) : undefined
   }
 
   end(): Promise<void> | undefined {
     clearTimeout(this.#heartbeat)
     const response = this.#response
-    if (!response) return undefined
-    this.emit('end')
     if (!response.writableEnded) response.end()
-    this.emit('close')
     return response.closed ? undefined : once(response, 'close').then(() => {})
   }
 
   #write(frame: string): void {
-    const response = this.#response
-    if (!response || response.destroyed) return
+    if (this.#response.destroyed) return
     this.#lastWriteAt = performance.now()
-    response.write(frame)
+    this.#response.write(frame)
   }
 
   /** One timer, re-armed when it fires (never per frame): a heartbeat after an interval without frames. */
@@ -92,7 +93,7 @@ class StreamBody extends EventEmitter implements EventSink {
 
   #beat(heartbeat: NonNullable<WireFormat['heartbeat']>): void {
     const response = this.#response
-    if (!response || response.writableEnded) return
+    if (response.writableEnded) return
     const quietFor = performance.now() - this.#lastWriteAt
     if (quietFor < heartbeat.intervalMs) {
       this.#armHeartbeat(heartbeat.intervalMs - quietFor)

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { Cancellation, type CancelSignal } from '../../src/cancellation.js'
+import type { CancelSignal } from '../../src/cancellation.js'
 import { ServerShuttingDownError, UpstreamUnavailableError } from '../../src/errors.js'
 import type { ChatProvider } from '../../src/providers/provider.js'
 import { createRetryPolicy } from '../../src/providers/retry.js'
@@ -98,20 +98,20 @@ describe('sendStream', () => {
     expect(response.headers['server-timing']).toMatch(/^upstream;dur=\d+\.\d\d, gateway;dur=\d+\.\d\d$/)
   })
 
-  it('sends the headers a custom onSend hook adds', async () => {
+  it('applies the app’s reply decorations, which ordinary replies get through onSend', async () => {
     const { app } = await appStreaming({
       open: () => fixedSource(start(), end()),
       format: quietSse,
       configure(app) {
-        app.addHook('onSend', async (_request, reply, payload) => {
-          reply.header('x-custom-hook', 'ran')
-          return payload
-        })
+        app.replyDecorations.add((reply) => reply.header('x-decorated', String(reply.statusCode)))
+        app.get('/ordinary', async () => ({ ok: true }))
       },
     })
-    const response = await app.inject({ url: '/test-stream' })
-    expect(response.headers['x-custom-hook']).toBe('ran')
-    expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8')
+    const stream = await app.inject({ url: '/test-stream' })
+    const ordinary = await app.inject({ url: '/ordinary' })
+    expect(stream.headers['x-decorated']).toBe('200')
+    expect(ordinary.headers['x-decorated']).toBe('200')
+    expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8')
   })
 
   it('writes the preface, then each event’s frame, and ends the response', async () => {
@@ -195,23 +195,6 @@ describe('sendStream', () => {
     await sessions[0]?.closed
     expect(provider.calls[0]?.signal.reason?.code).toBe('client_closed_request')
     expect(streamFailures(logs)).toEqual([])
-  })
-
-  it('cancels its session with ClientClosedRequestError when Fastify reports the response closed first', async () => {
-    const provider = new InMemoryProvider([start(), delta('Hi'), stall])
-    const { app, sessions } = await appStreaming({
-      open: fromProvider(provider),
-      format: quietSse,
-      // A client signal that never fires: only the body hears that the response has closed.
-      clientSignal: new Cancellation().signal,
-    })
-    const client = new AbortController()
-    const response = await fetch(`${await listen(app)}/test-stream`, { signal: client.signal })
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-    await readUntil(reader, (text) => text.includes('data:'))
-    client.abort()
-    await sessions[0]?.closed
-    expect(provider.calls[0]?.signal.reason?.code).toBe('client_closed_request')
   })
 
   it('ends the response with an error frame on a stage bug, and logs it as a relay failure', async () => {
