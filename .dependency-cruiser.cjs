@@ -55,11 +55,7 @@ module.exports = {
         dependencyTypesNot: ['type-only', 'type-import'],
       },
     },
-    vendorRule(
-      'llm-vendors-only-in-providers',
-      ['openai', 'ollama', 'undici', 'eventsource-parser'],
-      'src/providers/',
-    ),
+    vendorRule('llm-vendors-only-in-providers', ['openai', 'ollama', 'undici'], 'src/providers/'),
     vendorRule(
       'store-vendors-only-in-rag-stores',
       ['@lancedb/lancedb', 'apache-arrow', 'pg', 'pgvector'],

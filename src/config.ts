@@ -56,6 +56,10 @@ export const configSchema = z
     OLLAMA_DEFAULT_MODEL: z.preprocess(emptyAsUndefined, z.string().min(1).default('llama3.2')),
     UPSTREAM_TIMEOUT_MS: integer(60_000, 1, 3_600_000),
     UPSTREAM_MAX_CONNECTIONS: integer(0, 0, 1_000_000),
+    // 16 MiB: twice the largest answer we ask for (128 embeddings of 3072 floats as JSON, ~8 MB; as base64,
+    // 1.6 MB). 8 MiB per event: a stream's last event carries the whole answer again.
+    UPSTREAM_MAX_ANSWER_BYTES: integer(16_777_216, 1024, 1_073_741_824),
+    UPSTREAM_MAX_EVENT_BYTES: integer(8_388_608, 1024, 1_073_741_824),
     RETRY_ATTEMPTS: integer(3, 1, 10),
     RETRY_MIN_DELAY_MS: integer(2000, 0, 600_000),
     RETRY_MAX_DELAY_MS: integer(8000, 0, 600_000),

@@ -18,6 +18,8 @@ describe('configuration', () => {
       RETRY_ATTEMPTS: 3,
       RETRY_MIN_DELAY_MS: 2000,
       RETRY_MAX_DELAY_MS: 8000,
+      UPSTREAM_MAX_ANSWER_BYTES: 16_777_216,
+      UPSTREAM_MAX_EVENT_BYTES: 8_388_608,
     })
   })
 

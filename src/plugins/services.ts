@@ -68,6 +68,12 @@ export async function registerServices(
 ) {
   const dispatcher = createConnectionPool(config.UPSTREAM_MAX_CONNECTIONS)
   app.addHook('onClose', async () => dispatcher.close())
+  const upstream = {
+    dispatcher,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    maxAnswerBytes: config.UPSTREAM_MAX_ANSWER_BYTES,
+    maxEventBytes: config.UPSTREAM_MAX_EVENT_BYTES,
+  }
 
   const openai = config.OPENAI_API_KEY
     ? {
@@ -75,11 +81,10 @@ export async function registerServices(
         baseURL: config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
         organization: config.OPENAI_ORG_ID,
         project: config.OPENAI_PROJECT_ID,
-        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-        dispatcher,
+        ...upstream,
       }
     : undefined
-  const ollama = { host: config.OLLAMA_HOST, timeoutMs: config.UPSTREAM_TIMEOUT_MS, dispatcher }
+  const ollama = { host: config.OLLAMA_HOST, ...upstream }
   const documents = await createDocuments(config, { openai, ollama, store: overrides.store })
   app.addHook('onClose', async () => documents.close())
 

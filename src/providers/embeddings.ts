@@ -49,7 +49,12 @@ export class OpenAIEmbedder implements Embedder {
         model: this.#model,
         call: options,
       })
-      return readJson<{ data?: { index: number; embedding: string | number[] }[] }>(body, options, 'OpenAI')
+      return readJson<{ data?: { index: number; embedding: string | number[] }[] }>(
+        body,
+        options,
+        'OpenAI',
+        this.#openai.maxAnswerBytes,
+      )
     })
     const ordered = [...(answer.data ?? [])].sort((a, b) => a.index - b.index)
     return checked(
@@ -94,7 +99,7 @@ export class OllamaEmbedder implements Embedder {
         model: this.#model,
         call: options,
       })
-      return readJson<{ embeddings?: number[][] }>(body, options, 'Ollama')
+      return readJson<{ embeddings?: number[][] }>(body, options, 'Ollama', this.#ollama.maxAnswerBytes)
     })
     return checked(
       (answer.embeddings ?? []).map((vector) => Float32Array.from(vector)),

@@ -1,31 +1,35 @@
+import { LineSplitter } from './line-splitter.js'
+
 /**
  * Splits a byte stream into its non-empty lines, chunk by chunk, across chunk boundaries and multi-byte
- * characters: how Ollama's NDJSON answers are read.
+ * characters: how Ollama's NDJSON answers are read. Linear in the bytes received, and bounded: a line
+ * longer than `maxLineBytes` throws OverLimitError (so do the lines a chunk completed before it).
  */
 export class LineDecoder {
-  readonly #text = new TextDecoder()
-  #buffered = ''
+  readonly #splitter: LineSplitter
+  #lines: string[] = []
+
+  constructor(maxLineBytes: number) {
+    this.#splitter = new LineSplitter({ crEndsLines: false, maxBytes: maxLineBytes, unit: 'an NDJSON line' })
+  }
 
   /** The lines this chunk completes, in a new array the caller owns. */
   push(chunk: Uint8Array): string[] {
-    const lines: string[] = []
-    this.#buffered += this.#text.decode(chunk, { stream: true })
-    let start = 0
-    let newline = this.#buffered.indexOf('\n', start)
-    while (newline !== -1) {
-      const line = this.#buffered.slice(start, newline).trim()
-      if (line !== '') lines.push(line)
-      start = newline + 1
-      newline = this.#buffered.indexOf('\n', start)
-    }
-    this.#buffered = this.#buffered.slice(start)
-    return lines
+    this.#lines = []
+    this.#splitter.split(chunk, this.#onLine)
+    return this.#lines
   }
 
   /** The last line, when the stream ended without a newline after it. */
   end(): string[] {
-    const last = (this.#buffered + this.#text.decode()).trim()
-    this.#buffered = ''
+    const last = this.#splitter.takeOpenLine().toString('utf8').trim()
     return last === '' ? [] : [last]
+  }
+
+  readonly #onLine = (source: Buffer, start: number, end: number) => {
+    this.#splitter.resetBudget()
+    // A CRLF line keeps its CR: JSON whitespace, trimmed with any other.
+    const line = source.toString('utf8', start, end).trim()
+    if (line !== '') this.#lines.push(line)
   }
 }

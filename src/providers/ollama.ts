@@ -42,13 +42,14 @@ export class OllamaProvider implements ChatProvider {
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
     const answer = await timed(options, async () => {
       const body = await this.#post(request, false, options)
-      return readJson<OllamaChunk>(body, options, 'Ollama')
+      return readJson<OllamaChunk>(body, options, 'Ollama', this.#options.maxAnswerBytes)
     })
     return { text: textOf(answer), model: answer.model ?? request.model }
   }
 
   stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
-    return streamParts(() => this.#post(request, true, options), options, 'Ollama', new LineDecoder(), partOf)
+    const lines = new LineDecoder(this.#options.maxEventBytes)
+    return streamParts(() => this.#post(request, true, options), options, 'Ollama', lines, partOf)
   }
 
   #post(request: GenerateRequest, stream: boolean, options: CallOptions) {

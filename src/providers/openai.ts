@@ -64,7 +64,7 @@ export class OpenAIProvider implements ChatProvider {
   async generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
     const response = await timed(options, async () => {
       const body = await this.#post(request, false, options)
-      return readJson<OpenAIResponse>(body, options, 'OpenAI')
+      return readJson<OpenAIResponse>(body, options, 'OpenAI', this.#options.maxAnswerBytes)
     })
     return { text: readOutputText(response), model: response.model ?? request.model }
   }
@@ -74,7 +74,7 @@ export class OpenAIProvider implements ChatProvider {
       () => this.#post(request, true, options),
       options,
       'OpenAI',
-      new ResponseEventDecoder(),
+      new ResponseEventDecoder(this.#options.maxEventBytes),
       partOf,
     )
   }

@@ -6,6 +6,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors.js'
+import { OverLimitError, readAtMost } from './over-limit.js'
 import type { CallOptions, StreamPart } from './provider.js'
 import { parseRetryAfterMs } from './retry-after.js'
 
@@ -17,6 +18,10 @@ export interface UpstreamEndpoint {
   dispatcher: Agent
   /** Longest wait for response headers (and, without streaming, the whole body). */
   timeoutMs: number
+  /** Most bytes of a whole answer (an error body included) read before giving up (UPSTREAM_MAX_ANSWER_BYTES). */
+  maxAnswerBytes: number
+  /** Most bytes of one streamed event or line (UPSTREAM_MAX_EVENT_BYTES). */
+  maxEventBytes: number
 }
 
 export interface UpstreamPost {
@@ -64,7 +69,11 @@ export async function postJson(
     throw translateTransportError(error, post.call.signal, post.upstream)
   }
   if (response.statusCode >= 200 && response.statusCode < 300) return response.body
-  const text = await response.body.text().catch(() => '')
+  // An error body past the bound is not read at all: cut short, it could end inside our key.
+  const text = await readAtMost(response.body, endpoint.maxAnswerBytes, 'an error body').then(
+    (bytes) => bytes.toString('utf8'),
+    () => '',
+  )
   const { message, code } = readErrorBody(text)
   throw errorFromUpstreamStatus({
     status: response.statusCode,
@@ -91,7 +100,9 @@ export interface ItemDecoder<Item> {
  * more generator per event cost CPU on /stream, BENCHMARKS.md). Stopping at the end part does not
  * destroy the body, which would build an AbortError with its stack per stream: the tail is drained
  * instead (undici's dump, ≤128 KiB). An abort ends the stream silently (the caller knows why); a body
- * that ends without an end part is the upstream failing.
+ * that ends without an end part is the upstream failing; an event or line past the decoder's bound
+ * destroys the body (closing the connection) and fails the stream, without a retry: the same request
+ * would get the same answer.
  */
 export async function* streamParts<Item>(
   open: () => Promise<Body>,
@@ -117,21 +128,45 @@ export async function* streamParts<Item>(
     }
   } catch (error) {
     if (call.signal.aborted) return
+    if (error instanceof OverLimitError) {
+      body.destroy()
+      throw overLimit(error, upstream, 'UPSTREAM_MAX_EVENT_BYTES')
+    }
     throw error instanceof AppError ? error : translateTransportError(error, call.signal, upstream)
   } finally {
-    void body.dump()
+    if (!body.destroyed) void body.dump()
   }
   if (call.signal.aborted) return
   throw new UpstreamUnavailableError({ logDetail: `${upstream} stream ended without its last event` })
 }
 
-/** Reads a whole JSON answer; a body that is not JSON is the upstream failing us. */
-export async function readJson<T>(body: Body, call: CallOptions, upstream: string): Promise<T> {
+/** Decodes a whole answer as undici's `body.json()` does (a leading BOM is skipped). */
+const utf8 = new TextDecoder()
+
+/**
+ * Reads a whole JSON answer of at most `maxBytes`; a body that is not JSON is the upstream failing us,
+ * one past the bound too (not retried: the same request would get the same answer).
+ */
+export async function readJson<T>(
+  body: Body,
+  call: CallOptions,
+  upstream: string,
+  maxBytes: number,
+): Promise<T> {
   try {
-    return (await body.json()) as T
+    return JSON.parse(utf8.decode(await readAtMost(body, maxBytes, 'an answer'))) as T
   } catch (error) {
+    if (error instanceof OverLimitError) throw overLimit(error, upstream, 'UPSTREAM_MAX_ANSWER_BYTES')
     throw translateTransportError(error, call.signal, upstream)
   }
+}
+
+function overLimit(error: OverLimitError, upstream: string, setting: string): AppError {
+  return new UpstreamUnavailableError({
+    cause: error,
+    isRetryable: false,
+    logDetail: `${upstream} sent ${error.message}: over ${setting}`,
+  })
 }
 
 /** A failure with no HTTP status: the client left, the upstream was too slow, or the connection broke. */
@@ -139,6 +174,11 @@ function translateTransportError(error: unknown, signal: CancelSignal, upstream:
   if (signal.reason) return signal.reason
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
     return new UpstreamTimeoutError({ cause: error, logDetail: `${upstream} timed out` })
+  }
+  // V8's JSON error quotes the text around the fault, which can cut a key in two (no mask finds half a
+  // key): neither its message nor the error itself is kept.
+  if (error instanceof SyntaxError) {
+    return new UpstreamUnavailableError({ logDetail: `${upstream} sent malformed JSON` })
   }
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
   return new UpstreamUnavailableError({ cause: error, logDetail: `${upstream} failed: ${detail}` })

@@ -23,11 +23,18 @@ afterAll(async () => {
 })
 beforeEach(() => upstream.reset())
 
+/** The app's defaults, but a short timeout. */
+const endpoint = () => ({
+  timeoutMs: 2_000,
+  dispatcher,
+  maxAnswerBytes: 16_777_216,
+  maxEventBytes: 8_388_608,
+})
+
 const openai = () => ({
   apiKey: 'sk-test-embeddings',
   baseURL: `${upstream.url}/v1`,
-  timeoutMs: 2_000,
-  dispatcher,
+  ...endpoint(),
 })
 
 describe('OpenAI embedder', () => {
@@ -121,7 +128,7 @@ describe('OpenAI embedder, malformed answers', () => {
 })
 
 describe('Ollama embedder', () => {
-  const ollama = () => ({ host: upstream.url, timeoutMs: 2_000, dispatcher })
+  const ollama = () => ({ host: upstream.url, ...endpoint() })
 
   it('posts the texts to /api/embed and returns its vectors', async () => {
     upstream.reset(ollamaJsonReply('ollama-embed.json'))
