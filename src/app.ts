@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { RequestLog } from './plugins/logger.js'
 import { registerOpenApi } from './plugins/openapi.js'
+import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
 import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
 import { registerServices, type ServiceOverrides } from './plugins/services.js'
@@ -36,6 +37,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     return503OnClosing: true,
   })
 
+  registerConfiguredSecrets(app, config)
   registerErrorHandler(app)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

@@ -116,6 +116,31 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>
 
+/**
+ * The configured values that must never be shown or logged, whatever their shape: the API key, and the
+ * credentials in any configured URL (a database password; a gateway's or Ollama proxy's token, which
+ * sits in the user name when the URL has no password: `https://<token>@host`).
+ */
+export function secretsOf(config: Config): string[] {
+  const secrets = [config.OPENAI_API_KEY]
+  for (const url of [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL]) {
+    if (url === undefined) continue
+    const { username, password } = new URL(url)
+    const credential = password || username
+    // As written in the URL, and as the client library sends it (percent-decoded).
+    secrets.push(credential, safelyDecoded(credential))
+  }
+  return [...new Set(secrets.filter((secret): secret is string => Boolean(secret)))]
+}
+
+function safelyDecoded(component: string): string {
+  try {
+    return decodeURIComponent(component)
+  } catch {
+    return component
+  }
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }

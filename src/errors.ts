@@ -3,6 +3,8 @@
  * (plugins/error-handler.ts) turns them into FastAPI-shaped responses. `message` is always safe to show.
  */
 
+import { redactSecrets } from './redaction.js'
+
 export interface AppErrorOptions {
   /** The underlying failure, kept for the log only. */
   cause?: unknown
@@ -197,18 +199,6 @@ export function errorFromUpstreamStatus(failure: UpstreamFailure): AppError {
     return new UpstreamBadRequestError(sanitizeUpstreamMessage(upstreamText), options)
   }
   return new UpstreamUnavailableError({ ...options, isRetryable: false })
-}
-
-// A key may follow `_` (`token_sk-…`), which \b counts as part of the word: only a letter or digit
-// right before the prefix keeps it from being a key (`network-timeout` is not `rk-timeout`).
-const SECRET_PATTERNS = [
-  /(?<![A-Za-z0-9])(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g,
-  /\bBearer\s+[A-Za-z0-9._~+/=-]+/gi,
-]
-
-/** Masks anything shaped like a credential. */
-export function redactSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((result, pattern) => result.replace(pattern, '[redacted]'), text)
 }
 
 const MAX_UPSTREAM_MESSAGE_LENGTH = 300

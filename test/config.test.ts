@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, parseConfig } from '../src/config.js'
+import { ConfigError, loadConfig, parseConfig, secretsOf } from '../src/config.js'
 
 describe('configuration', () => {
   it('has the chapter defaults', () => {
@@ -74,5 +74,25 @@ describe('.env file', () => {
 
   it('is optional', () => {
     expect(() => loadConfig('/nonexistent/.env')).not.toThrow()
+  })
+})
+
+describe('secretsOf', () => {
+  it('names the API key and the password of every configured URL, as written and percent-decoded', () => {
+    const config = parseConfig({
+      OPENAI_API_KEY: 'azure-0123456789abcdef',
+      OPENAI_BASE_URL: 'https://gateway:gw%2Fsecret@llm.example.com/v1',
+      DATABASE_URL: 'postgres://app:db-password@db.example.com:5432/app',
+    })
+    expect(secretsOf(config)).toEqual(['azure-0123456789abcdef', 'gw%2Fsecret', 'gw/secret', 'db-password'])
+  })
+
+  it("names a URL's user name when it carries no password: a token, as proxies take them", () => {
+    const config = parseConfig({ OLLAMA_HOST: 'https://ollama-proxy-token@ollama.example.com' })
+    expect(secretsOf(config)).toEqual(['ollama-proxy-token'])
+  })
+
+  it('names nothing when nothing secret is configured', () => {
+    expect(secretsOf(parseConfig({}))).toEqual([])
   })
 })

@@ -1,6 +1,7 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
-import type { Config } from '../config.js'
+import { type Config, secretsOf } from '../config.js'
+import { secretMask } from '../redaction.js'
 
 /** Paths whose values pino replaces: credentials never reach a log line. */
 const REDACTED_PATHS = [
@@ -14,10 +15,15 @@ const REDACTED_PATHS = [
 /** Query parameters that carry user text: kept out of logs like any other prompt. */
 const PRIVATE_QUERY_PARAMETERS = /([?&](?:prompt|query)=)[^&]*/g
 
-/** pino JSON logs, one line per event, with the request id Fastify adds as `reqId`. */
-export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions {
+/**
+ * pino JSON logs, one line per event, with the request id Fastify adds as `reqId`. Every line is written
+ * with the configured secrets masked, whatever logged them (the errors mask upstream text already; this
+ * also covers what they cannot foresee, e.g. a library's error quoting a connection string).
+ */
+export function loggerOptions(config: Config): LoggerOptions {
   return {
     level: config.LOG_LEVEL,
+    hooks: { streamWrite: secretMask(secretsOf(config)) },
     redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
     serializers: {
       req: (request: FastifyRequest) => ({
