@@ -3,7 +3,8 @@ import { LineSplitter } from './line-splitter.js'
 /**
  * Splits a byte stream into its non-empty lines, chunk by chunk, across chunk boundaries and multi-byte
  * characters: how Ollama's NDJSON answers are read. Linear in the bytes received, and bounded: a line
- * longer than `maxLineBytes` throws OverLimitError (so do the lines a chunk completed before it).
+ * longer than `maxLineBytes` stops it with an OverLimitError in `failure` (the lines before it are
+ * returned).
  */
 export class LineDecoder {
   readonly #splitter: LineSplitter
@@ -11,6 +12,11 @@ export class LineDecoder {
 
   constructor(maxLineBytes: number) {
     this.#splitter = new LineSplitter({ crEndsLines: false, maxBytes: maxLineBytes, unit: 'an NDJSON line' })
+  }
+
+  /** Why decoding stopped, once it has: nothing follows the lines already returned. */
+  get failure(): unknown {
+    return this.#splitter.failure
   }
 
   /** The lines this chunk completes, in a new array the caller owns. */

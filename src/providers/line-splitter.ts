@@ -23,8 +23,11 @@ export type LineHandler = (source: Buffer, start: number, end: number) => void
  * UTF-8 character, so every line decodes on its own.
  *
  * The budget counts every byte taken since the owner last reset it (a line for NDJSON, an event for
- * SSE), the open line's included, and throws OverLimitError as soon as it is spent: a line that never
- * ends costs at most `maxBytes` of memory.
+ * SSE), the open line's included, and fails with OverLimitError as soon as it is spent: a line that
+ * never ends costs at most `maxBytes` of memory.
+ *
+ * A failure (that one, or the owner's `onLine` throwing) stops the splitter and is kept in `failure`
+ * instead of thrown, so the lines a chunk completed before it still reach the owner's caller.
  */
 export class LineSplitter {
   readonly #options: LineSplitterOptions
@@ -33,17 +36,29 @@ export class LineSplitter {
   #used = 0
   /** The last chunk ended in CR: an LF starting the next one completes that CRLF. */
   #afterCR = false
+  /** Why splitting stopped, once it has: nothing is read after it. */
+  failure: unknown
 
   constructor(options: LineSplitterOptions) {
     this.#options = options
   }
 
-  /** Calls `onLine` for every line this chunk ends, in order. */
+  /** Calls `onLine` for every line this chunk ends, in order, until a failure. */
   split(bytes: Uint8Array, onLine: LineHandler): void {
+    if (this.failure !== undefined) return
     // undici's chunks are Buffers already; anything else is viewed as one, without a copy.
     const chunk = Buffer.isBuffer(bytes)
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    try {
+      this.#split(chunk, onLine)
+    } catch (error) {
+      this.failure = error
+      this.#open = []
+    }
+  }
+
+  #split(chunk: Buffer, onLine: LineHandler) {
     let start = 0
     if (this.#afterCR) {
       this.#afterCR = false
@@ -95,9 +110,7 @@ export class LineSplitter {
 
   #take(bytes: number) {
     this.#used += bytes
-    if (this.#used > this.#options.maxBytes) {
-      this.#open = []
+    if (this.#used > this.#options.maxBytes)
       throw new OverLimitError(this.#options.unit, this.#options.maxBytes)
-    }
   }
 }

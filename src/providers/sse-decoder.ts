@@ -14,7 +14,8 @@ export type SseEventReader<Item> = (type: string | undefined, data: string) => I
  * that reconnects, which this one never does, so they are read past like unknown fields.
  *
  * Linear in the bytes received, and bounded: an event (every line up to its blank line) longer than
- * `maxEventBytes` throws OverLimitError (so do the events a chunk completed before it). It replaces
+ * `maxEventBytes` stops it with an OverLimitError in `failure`, as does `read` throwing (the events
+ * before either are returned). It replaces
  * eventsource-parser 3.1.1, which builds an Error, stack and all, for every line of an unknown field
  * and, with CR line endings, searches for an LF from every line to the end of the chunk (quadratic in
  * the chunk): BENCHMARKS.md, "Upstream decoders".
@@ -31,6 +32,11 @@ export class SseDecoder<Item> {
   constructor(maxEventBytes: number, read: SseEventReader<Item>) {
     this.#splitter = new LineSplitter({ crEndsLines: true, maxBytes: maxEventBytes, unit: 'an SSE event' })
     this.#read = read
+  }
+
+  /** Why decoding stopped, once it has: nothing follows the items already returned. */
+  get failure(): unknown {
+    return this.#splitter.failure
   }
 
   /** The items of the events this chunk completes, in a new array the caller owns. */

@@ -87,8 +87,10 @@ export async function postJson(
 
 /** Reads a streamed body synchronously, chunk by chunk, into its wire items (lines, events). */
 export interface ItemDecoder<Item> {
-  /** The items this chunk completes, in a new array the caller owns. */
+  /** The items this chunk completes (up to a failure), in a new array the caller owns. */
   push(chunk: Uint8Array): Item[]
+  /** Why decoding stopped (a bound passed, an item that cannot be read), once it has. */
+  readonly failure: unknown
   /** The items a body ending without a last separator still completes. */
   end(): Item[]
 }
@@ -120,6 +122,8 @@ export async function* streamParts<Item>(
         yield part
         if (part.type === 'end') return
       }
+      // After the parts the same chunk completed before it: they still reach the client.
+      if (decoder.failure !== undefined) throw decoder.failure
     }
     for (const item of decoder.end()) {
       const part = partOf(item)

@@ -53,18 +53,28 @@ describe('LineDecoder', () => {
     ])
   })
 
-  it('throws OverLimitError for a whole line one byte past the bound', () => {
+  it('stops at a whole line one byte past the bound, with OverLimitError as its failure', () => {
     const lines = new LineDecoder(1024)
-    expect(() => lines.push(Buffer.from(`${'a'.repeat(1024)}\n`))).toThrow(
-      new OverLimitError('an NDJSON line', 1024),
-    )
+    expect(lines.failure).toBeUndefined()
+    expect(lines.push(Buffer.from(`${'a'.repeat(1024)}\n{}\n`))).toEqual([])
+    expect(lines.failure).toEqual(new OverLimitError('an NDJSON line', 1024))
+    expect(lines.push(Buffer.from('{}\n'))).toEqual([])
   })
 
-  it('throws OverLimitError as soon as a line that never ends passes the bound, chunk by chunk', () => {
+  it('returns the lines a chunk completed before the one past the bound', () => {
+    const lines = new LineDecoder(1024)
+    expect(lines.push(Buffer.from(`{"a":1}\n{"b":2}\n${'a'.repeat(2000)}`))).toEqual(['{"a":1}', '{"b":2}'])
+    expect(lines.failure).toBeInstanceOf(OverLimitError)
+  })
+
+  it('stops as soon as a line that never ends passes the bound, chunk by chunk', () => {
     const lines = new LineDecoder(4096)
     const chunk = Buffer.alloc(1024, 'a')
-    for (let index = 0; index < 4; index++) expect(lines.push(chunk)).toEqual([])
-    expect(() => lines.push(chunk)).toThrow(OverLimitError)
+    for (let index = 0; index < 4; index++) lines.push(chunk)
+    expect(lines.failure).toBeUndefined()
+    lines.push(chunk)
+    expect(lines.failure).toBeInstanceOf(OverLimitError)
+    expect(lines.end()).toEqual([])
   })
 
   it('counts each line against the bound afresh', () => {

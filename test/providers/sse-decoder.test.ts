@@ -81,21 +81,43 @@ describe('SseDecoder', () => {
     expect(decode([event.repeat(3)], 1024)).toHaveLength(3)
   })
 
-  it('throws OverLimitError for an event one byte past the bound', () => {
+  it('stops at an event one byte past the bound, with OverLimitError as its failure', () => {
+    const events = decoder(1024)
     const event = `data: ${'a'.repeat(1025 - 'data: \n\n'.length)}\n\n`
-    expect(() => decode([event], 1024)).toThrow(new OverLimitError('an SSE event', 1024))
+    expect(events.push(Buffer.from(`${event}data: 1\n\n`))).toEqual([])
+    expect(events.failure).toEqual(new OverLimitError('an SSE event', 1024))
+    expect(events.push(Buffer.from('data: 2\n\n'))).toEqual([])
+  })
+
+  it('returns the events a chunk completed before the one past the bound', () => {
+    const events = decoder(1024)
+    expect(events.push(Buffer.from(`data: 1\n\ndata: ${'a'.repeat(2000)}`))).toEqual([
+      { type: undefined, data: '1' },
+    ])
+    expect(events.failure).toBeInstanceOf(OverLimitError)
   })
 
   it('counts every line up to the blank line against the bound, not only the longest', () => {
-    expect(() => decode(['data: a\n'.repeat(200)], 1024)).toThrow(OverLimitError)
-    expect(() => decode([': ping\n'.repeat(200)], 1024)).toThrow(OverLimitError)
+    for (const lines of ['data: a\n'.repeat(200), ': ping\n'.repeat(200)]) {
+      const events = decoder(1024)
+      events.push(Buffer.from(lines))
+      expect(events.failure).toBeInstanceOf(OverLimitError)
+    }
   })
 
-  it('throws OverLimitError as soon as a line that never ends passes the bound, chunk by chunk', () => {
+  it('stops as soon as a line that never ends passes the bound, chunk by chunk', () => {
     const events = decoder(4096)
     const chunk = Buffer.alloc(1024, 'a')
-    for (let index = 0; index < 4; index++) expect(events.push(chunk)).toEqual([])
-    expect(() => events.push(chunk)).toThrow(OverLimitError)
+    for (let index = 0; index < 4; index++) events.push(chunk)
+    expect(events.failure).toBeUndefined()
+    events.push(chunk)
+    expect(events.failure).toBeInstanceOf(OverLimitError)
+  })
+
+  it('stops when reading an event throws, keeping the error and the events before it', () => {
+    const events = new SseDecoder(MIB, (_type, data) => JSON.parse(data) as unknown)
+    expect(events.push(Buffer.from('data: 1\n\ndata: {nope\n\ndata: 2\n\n'))).toEqual([1])
+    expect(events.failure).toBeInstanceOf(SyntaxError)
   })
 
   describe('does work linear in the bytes it receives', () => {
