@@ -44,6 +44,7 @@ export class OllamaProvider implements ChatProvider {
       const body = await this.#post(request, false, options)
       return readJson<OllamaChunk>(body, options, 'Ollama', this.#options.maxAnswerBytes)
     })
+    if (answer.error !== undefined) throw errorLine(answer.error)
     return { text: textOf(answer), model: answer.model ?? request.model }
   }
 
@@ -80,14 +81,17 @@ export function postToOllama(
 function partOf(line: string): StreamPart {
   const chunk = JSON.parse(line) as OllamaChunk
   // Ollama reports a failure after the first byte as a line with status 200.
-  if (chunk.error !== undefined) {
-    throw new UpstreamUnavailableError({ logDetail: `upstream error line: ${chunk.error}` })
-  }
+  if (chunk.error !== undefined) throw errorLine(chunk.error)
   if (!chunk.done) return { type: 'text-delta', text: textOf(chunk), raw: line }
   const finishReason =
     chunk.done_reason === undefined || chunk.done_reason === 'stop' ? 'stop' : chunk.done_reason
   const usage = { inputTokens: chunk.prompt_eval_count, outputTokens: chunk.eval_count }
   return { type: 'end', finishReason, usage, raw: line }
+}
+
+/** A 200 answer (or line) that is an error: the upstream failing, as a 5xx would be. */
+function errorLine(error: string) {
+  return new UpstreamUnavailableError({ logDetail: `upstream error line: ${error}` })
 }
 
 function textOf(chunk: OllamaChunk): string {
