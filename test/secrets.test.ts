@@ -1,107 +1,49 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { type Failure, keyEchoingFailures } from './fakes/key-echoing-failures.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Failure } from './fakes/failure-replies.js'
+import { keyEchoingFailures } from './fakes/key-echoing-failures.js'
 import { embeddingsReply, okReply } from './fakes/openai.js'
 import { FakeUpstream } from './fakes/upstream.js'
 import { buildTestApp, listen, TEST_API_KEY, type TestApp, testConfig } from './helpers.js'
+import { exchange, statusOf } from './raw-http.js'
+import { OLLAMA_ROUTES, OPENAI_ROUTES, OPENAI_STREAM_ROUTES, type Route } from './upstream-routes.js'
 import { waitFor } from './wait-for.js'
 
 /*
- * An error storm with a known key: every route, against fake upstreams that echo the key back in every
- * form an upstream might (plain, `Bearer <key>`, `token_<key>`, inside JSON, as the error code), fail
- * slowly, reset, or fail in the middle of a stream. Every byte a client receives (status line, headers,
- * body) and every line the app logs must be free of the key. A whole-app property, so it has no mirror
- * in src/: the redaction it relies on is `redactSecrets` in src/errors.ts.
+ * An error storm with a known key, once for a key of OpenAI's `sk-` shape and once for a key of another
+ * shape (an Azure key: 32 hex digits, which no pattern can tell from other text): every route, against
+ * fake upstreams that echo the key back in every form an upstream might (plain, `Bearer <key>`,
+ * `token_<key>`, inside JSON, as the error code, type and param, in a response header, in answers,
+ * events and lines past the app's bounds), fail slowly, reset, or fail in the middle of a stream. Every
+ * byte a client receives (status line, headers, body) and every line the app logs must be free of the
+ * key. A whole-app property, so it has no mirror in src/: the redaction it relies on is src/redaction.ts.
  */
 
-const KEY = TEST_API_KEY
-/** The part of the key that no mask or redaction may leave behind. */
-const SUFFIX = KEY.slice('sk-test-'.length)
-const FAILURES = keyEchoingFailures(KEY)
-
-interface Route {
+interface StormKey {
   name: string
-  method: 'GET' | 'POST'
-  path: string
-  /** The JSON body; `tag` makes texts unique, so no cache answers in place of the upstream. */
-  body?: (tag: string) => object
-  upstream: 'openai' | 'ollama'
-  /** Which OpenAI call the failure is scripted on (the other one succeeds). */
-  failing?: 'responses' | 'embeddings'
+  key: string
+  /** The part of the key that no mask or redaction may leave behind. */
+  fragment: string
 }
 
-const question = (tag: string) => `How does sourdough bread rise? ${tag}`
-
-const OPENAI_ROUTES: Route[] = [
-  {
-    name: 'POST /chat',
-    method: 'POST',
-    path: '/chat',
-    body: () => ({ messages: [{ role: 'user', content: 'hi' }] }),
-    upstream: 'openai',
-  },
-  { name: 'POST /safe', method: 'POST', path: '/safe?prompt=hi', upstream: 'openai' },
-  { name: 'GET /stream', method: 'GET', path: '/stream?prompt=hi', upstream: 'openai' },
-  {
-    name: 'POST /stream',
-    method: 'POST',
-    path: '/stream',
-    body: () => ({ prompt: 'hi' }),
-    upstream: 'openai',
-  },
-  {
-    name: 'POST /rag (the answer)',
-    method: 'POST',
-    path: '/rag',
-    body: (tag) => ({ query: question(tag) }),
-    upstream: 'openai',
-  },
-  {
-    name: 'POST /rag stream (the answer)',
-    method: 'POST',
-    path: '/rag',
-    body: (tag) => ({ query: question(tag), stream: true }),
-    upstream: 'openai',
-  },
-  {
-    name: 'POST /rag (the question’s embedding)',
-    method: 'POST',
-    path: '/rag',
-    body: (tag) => ({ query: question(tag) }),
-    upstream: 'openai',
-    failing: 'embeddings',
-  },
-  {
-    name: 'POST /rag stream (the question’s embedding)',
-    method: 'POST',
-    path: '/rag',
-    body: (tag) => ({ query: question(tag), stream: true }),
-    upstream: 'openai',
-    failing: 'embeddings',
-  },
-  {
-    name: 'POST /documents (OpenAI embeddings)',
-    method: 'POST',
-    path: '/documents',
-    body: (tag) => ({ documents: [{ text: `Rye bread ferments slowly in a cold kitchen. ${tag}` }] }),
-    upstream: 'openai',
-    failing: 'embeddings',
-  },
-]
-const OPENAI_STREAM_ROUTES = OPENAI_ROUTES.filter(
-  (route) =>
-    route.path.startsWith('/stream') || (route.name.startsWith('POST /rag stream') && !route.failing),
-)
-const OLLAMA_ROUTES: Route[] = [
-  { name: 'POST /local-chat', method: 'POST', path: '/local-chat?prompt=hi', upstream: 'ollama' },
-  { name: 'POST /local-stream', method: 'POST', path: '/local-stream?prompt=hi', upstream: 'ollama' },
+const AZURE_KEY = '8f14e45fceea167a5a36dedd4bea2543'
+const KEYS: StormKey[] = [
+  { name: "an sk- key, OpenAI's shape", key: TEST_API_KEY, fragment: TEST_API_KEY.slice('sk-test-'.length) },
+  { name: "a key of another shape (Azure's 32 hex digits)", key: AZURE_KEY, fragment: AZURE_KEY.slice(8) },
 ]
 
 interface ServedApp extends TestApp {
   base: string
+}
+
+/** The apps of one key's storm. */
+interface Storm extends StormKey {
+  /** Upstream timeouts far beyond any test: no failure here comes from a timer. */
+  patient: ServedApp
+  /** Short timeouts, for the stalling upstreams only. */
+  impatient: ServedApp
 }
 
 /** OpenAI embeddings for /documents and /rag. */
@@ -109,24 +51,26 @@ const RAG_ENVIRONMENT = { EMBEDDING_PROVIDER: 'openai', EMBEDDING_DIMENSIONS: '6
 
 let openai: FakeUpstream
 let ollama: FakeUpstream
-/** Upstream timeouts far beyond any test: no failure here comes from a timer. */
-let patient: ServedApp
-/** Short timeouts, for the stalling upstreams only. */
-let impatient: ServedApp
+/** A store holding one document, copied to each app. */
+let seeded: string
 const directories: string[] = []
 
-/** An app pointed at both fakes, logging everything, storing documents in a copy of `seeded`. */
-async function serveApp(seeded: string, environment: Record<string, string>): Promise<ServedApp> {
+/** An app with `key`, pointed at both fakes, logging everything, storing documents in a copy of `seeded`. */
+async function serveApp(key: string, environment: Record<string, string>): Promise<ServedApp> {
   const directory = await mkdtemp(join(tmpdir(), 'secrets-'))
   directories.push(directory)
   await cp(seeded, directory, { recursive: true })
   const harness = await buildTestApp(
     testConfig({
+      OPENAI_API_KEY: key,
       OPENAI_BASE_URL: openai.url,
       OLLAMA_HOST: ollama.url,
       LOG_LEVEL: 'trace',
       RETRY_ATTEMPTS: '2',
       RAG_DATA_DIR: directory,
+      // Small bounds, so the answers that never end are cut after a few writes.
+      UPSTREAM_MAX_ANSWER_BYTES: '262144',
+      UPSTREAM_MAX_EVENT_BYTES: '65536',
       ...RAG_ENVIRONMENT,
       ...environment,
     }),
@@ -138,7 +82,7 @@ beforeAll(async () => {
   openai = await FakeUpstream.start({ basePath: '/v1', defaultReply: okReply() })
   ollama = await FakeUpstream.start({ defaultReply: { kind: 'stall' } })
   // One stored document, so /rag finds passages and calls the model: stored once, copied to each app.
-  const seeded = await mkdtemp(join(tmpdir(), 'secrets-seed-'))
+  seeded = await mkdtemp(join(tmpdir(), 'secrets-seed-'))
   directories.push(seeded)
   const seeder = await buildTestApp(
     testConfig({ OPENAI_BASE_URL: openai.url, RAG_DATA_DIR: seeded, ...RAG_ENVIRONMENT }),
@@ -152,58 +96,18 @@ beforeAll(async () => {
   })
   await seeder.app.close()
   expect(ingested.statusCode).toBe(200)
-  patient = await serveApp(seeded, {})
-  impatient = await serveApp(seeded, {
-    UPSTREAM_TIMEOUT_MS: '200',
-    STREAM_FIRST_EVENT_TIMEOUT_MS: '200',
-    STREAM_IDLE_TIMEOUT_MS: '200',
-  })
 })
 
 afterAll(async () => {
-  await patient?.app.close()
-  await impatient?.app.close()
   await openai?.close()
   await ollama?.close()
   await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })))
-  // Everything the apps ever logged, from start to close, not only the lines of each request.
-  for (const app of [patient, impatient]) {
-    expect(app.logText()).not.toContain(KEY)
-    expect(app.logText()).not.toContain(SUFFIX)
-  }
 })
 
 let sequence = 0
 
-/**
- * Sends one request over a raw socket and returns every byte of the answer: status line, headers and
- * body as they crossed the wire, chunk framing included.
- */
-async function exchange(base: string, route: Route, requestId: string): Promise<string> {
-  const payload = route.body ? JSON.stringify(route.body(requestId)) : undefined
-  const head = [
-    `${route.method} ${route.path} HTTP/1.1`,
-    'host: 127.0.0.1',
-    'connection: close',
-    `x-request-id: ${requestId}`,
-    ...(payload === undefined
-      ? []
-      : ['content-type: application/json', `content-length: ${Buffer.byteLength(payload)}`]),
-  ]
-  const socket = connect(Number(new URL(base).port), '127.0.0.1')
-  onTestFinished(() => {
-    socket.destroy()
-  })
-  const chunks: Buffer[] = []
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-  const closed = new Promise((resolve) => socket.once('close', resolve))
-  socket.write(`${head.join('\r\n')}\r\n\r\n${payload ?? ''}`)
-  await closed
-  return Buffer.concat(chunks).toString('utf8')
-}
-
 /** Drives one failing request and checks the wire and the log for the key. */
-async function storm(route: Route, failure: Failure) {
+async function storm(context: Storm, route: Route, failure: Failure) {
   const requestId = `storm-${++sequence}`
   const reply = failure.reply()
   if (route.upstream === 'ollama') ollama.reset(reply)
@@ -218,9 +122,10 @@ async function storm(route: Route, failure: Failure) {
       },
     })
   }
-  const harness = failure.stalls ? impatient : patient
+  const harness = failure.stalls ? context.impatient : context.patient
   const linesBefore = harness.logs.length
-  const wire = await exchange(harness.base, route, requestId)
+  const body = route.body?.(requestId)
+  const wire = await exchange(harness.base, { method: route.method, path: route.path, body, requestId })
   // The access log line is the request's last: after it, everything the request logs is in.
   await waitFor(() =>
     harness.logs.some((line) => line.reqId === requestId && line.msg === 'request completed'),
@@ -231,46 +136,71 @@ async function storm(route: Route, failure: Failure) {
   const fake = route.upstream === 'ollama' ? ollama : openai
   expect(fake.received.length).toBeGreaterThan(0)
   if (route.upstream === 'openai') {
-    expect(fake.received.every((request) => request.headers.authorization === `Bearer ${KEY}`)).toBe(true)
+    const authorization = `Bearer ${context.key}`
+    expect(fake.received.every((request) => request.headers.authorization === authorization)).toBe(true)
   }
-  const status = Number(wire.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3))
-  expect(status >= 400 || /"error"/.test(wire), wire.split('\r\n')[0]).toBe(true)
+  expect(statusOf(wire) >= 400 || /"error"/.test(wire), wire.split('\r\n')[0]).toBe(true)
   if (failure.shown) expect(wire).toContain('[redacted]')
 
-  for (const secret of [KEY, SUFFIX]) {
+  for (const secret of [context.key, context.fragment]) {
     expect(wire).not.toContain(secret)
     expect(logged).not.toContain(secret)
   }
 }
 
-describe('no response byte or log line carries the OpenAI key', () => {
-  describe.each(OPENAI_ROUTES.map((route) => [route.name, route] as const))('%s', (_name, route) => {
-    it.each(FAILURES.openai.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
-      storm(route, failure),
-    )
-  })
+describe.each(KEYS.map((key) => [key.name, key] as const))(
+  'no response byte or log line carries %s',
+  (_name, key) => {
+    const context = { ...key } as Storm
+    const failures = keyEchoingFailures(key.key)
 
-  describe.each(OPENAI_STREAM_ROUTES.map((route) => [route.name, route] as const))(
-    '%s, after the stream began',
-    (_name, route) => {
-      it.each(FAILURES.openaiStream.map((failure) => [failure.name, failure] as const))(
-        '%s',
-        (_failure, failure) => storm(route, failure),
+    beforeAll(async () => {
+      context.patient = await serveApp(key.key, {})
+      context.impatient = await serveApp(key.key, {
+        UPSTREAM_TIMEOUT_MS: '200',
+        STREAM_FIRST_EVENT_TIMEOUT_MS: '200',
+        STREAM_IDLE_TIMEOUT_MS: '200',
+      })
+    })
+
+    afterAll(async () => {
+      await context.patient?.app.close()
+      await context.impatient?.app.close()
+      // Everything the apps ever logged, from start to close, not only the lines of each request.
+      for (const app of [context.patient, context.impatient]) {
+        expect(app.logText()).not.toContain(key.key)
+        expect(app.logText()).not.toContain(key.fragment)
+      }
+    })
+
+    describe.each(OPENAI_ROUTES.map((route) => [route.name, route] as const))('%s', (_name, route) => {
+      it.each(failures.openai.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
+        storm(context, route, failure),
       )
-    },
-  )
+    })
 
-  describe.each(OLLAMA_ROUTES.map((route) => [route.name, route] as const))('%s', (_name, route) => {
-    it.each(FAILURES.ollama.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
-      storm(route, failure),
+    describe.each(OPENAI_STREAM_ROUTES.map((route) => [route.name, route] as const))(
+      '%s, after the stream began',
+      (_name, route) => {
+        it.each(failures.openaiStream.map((failure) => [failure.name, failure] as const))(
+          '%s',
+          (_failure, failure) => storm(context, route, failure),
+        )
+      },
     )
-  })
 
-  describe('POST /local-stream, after the stream began', () => {
-    const route = OLLAMA_ROUTES[1] as Route
-    it.each(FAILURES.ollamaStream.map((failure) => [failure.name, failure] as const))(
-      '%s',
-      (_failure, failure) => storm(route, failure),
-    )
-  })
-})
+    describe.each(OLLAMA_ROUTES.map((route) => [route.name, route] as const))('%s', (_name, route) => {
+      it.each(failures.ollama.map((failure) => [failure.name, failure] as const))('%s', (_failure, failure) =>
+        storm(context, route, failure),
+      )
+    })
+
+    describe('POST /local-stream, after the stream began', () => {
+      const route = OLLAMA_ROUTES[1] as Route
+      it.each(failures.ollamaStream.map((failure) => [failure.name, failure] as const))(
+        '%s',
+        (_failure, failure) => storm(context, route, failure),
+      )
+    })
+  },
+)

@@ -1,36 +1,23 @@
 import { readFixture, readHead } from '../fixtures.js'
-import { ndjsonLines } from './ollama.js'
+import { echoOf, endless, type Failure, json } from './failure-replies.js'
+import { ollamaKeyEchoes } from './key-echoing-ollama.js'
 import { sseEvents } from './openai.js'
 import type { UpstreamReply } from './upstream.js'
 
 /*
  * Upstream failures that quote a secret back, the way careless upstreams and proxies do: in the error
- * message (plain, `Bearer <key>`, `token_<key>`, inside JSON, in a query string), as the error code, in
- * a header; plus the failures that carry no text (stalls, resets, dropped streams), for the same routes.
+ * message (plain, `Bearer <key>`, `token_<key>`, inside JSON, in a query string), as the error code,
+ * type and param, in a header of every reply; answers, events and lines past the app's bounds made of
+ * the key; plus the failures that carry no text (stalls, resets, dropped streams), for the same routes.
  */
 
-/** One scripted failure of an upstream. */
-export interface Failure {
-  name: string
-  reply: () => UpstreamReply
-  /** The upstream's message reaches the client (a 4xx the caller can act on): it must arrive redacted. */
-  shown?: boolean
-  /** The upstream stalls: only a timeout ends the call. */
-  stalls?: boolean
-}
-
-const json = (status: number, body: unknown, contentType = 'application/json'): UpstreamReply => ({
-  kind: 'json',
-  status,
-  headers: { 'content-type': contentType },
-  body: typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`,
-})
-
-const openAIError = (status: number, message: string, code: string | null, param: string | null = null) =>
-  json(status, { error: { message, type: 'invalid_request_error', param, code } })
-
-const ollamaError = (status: number, message: string): UpstreamReply =>
-  json(status, JSON.stringify({ error: message }), 'application/json; charset=utf-8')
+const openAIError = (
+  status: number,
+  message: string,
+  code: string | null,
+  param: string | null = null,
+  type = 'invalid_request_error',
+) => json(status, { error: { message, type, param, code } })
 
 const sse = (chunks: string[], options: { dropAfter?: number; stallAfter?: number } = {}): UpstreamReply => ({
   kind: 'stream',
@@ -55,11 +42,28 @@ function rewritten(fixture: string, type: string, rewrite: (event: EventData) =>
   })
 }
 
+/** The reply with the key in a response header too (no upstream header may be passed on). */
+function withEchoHeader(reply: UpstreamReply, key: string): UpstreamReply {
+  if (reply.kind !== 'json' && reply.kind !== 'stream') return reply
+  return { ...reply, headers: { ...reply.headers, 'x-upstream-echo': `token ${key}` } }
+}
+
 /** Every failure, each upstream and phase apart, quoting `key`. */
 export function keyEchoingFailures(key: string) {
-  const forms = [key, `Bearer ${key}`, `token_${key}`, `{"api_key":"${key}"}`, `key=${key}&retry=1`]
-  /** An upstream error message quoting the key in every form at once. */
-  const echo = `Incorrect API key provided: ${forms.join(' | ')}.`
+  const failures = { ...openAIKeyEchoes(key), ...ollamaKeyEchoes(key) }
+  const echoing = (list: Failure[]) =>
+    list.map((failure) => ({ ...failure, reply: () => withEchoHeader(failure.reply(), key) }))
+  return {
+    openai: echoing(failures.openai),
+    openaiStream: echoing(failures.openaiStream),
+    ollama: echoing(failures.ollama),
+    ollamaStream: echoing(failures.ollamaStream),
+  }
+}
+
+/** OpenAI's failures quoting `key`, before and after a stream began. */
+function openAIKeyEchoes(key: string) {
+  const echo = echoOf(key)
   /** A recorded fixture with the masked key in it replaced by the real one. */
   const withKey = (fixture: string) => readFixture(fixture).replace(/sk-proj-\*+Ab1Z/, key)
 
@@ -84,6 +88,11 @@ export function keyEchoingFailures(key: string) {
       shown: true,
     },
     { name: '400 whose code is token_<key>', reply: () => openAIError(400, 'Invalid input', `token_${key}`) },
+    {
+      name: '400 with the key in every field: message, type, param and code',
+      reply: () => openAIError(400, echo, key, key, key),
+      shown: true,
+    },
     { name: '422 as plain text echoing the key', reply: () => json(422, echo, 'text/plain'), shown: true },
     { name: '403 as HTML echoing the key', reply: () => json(403, `<p>${echo}</p>`, 'text/html') },
     {
@@ -98,6 +107,14 @@ export function keyEchoingFailures(key: string) {
       }),
     },
     { name: '500 echoing the key, with the key as its code', reply: () => openAIError(500, echo, key) },
+    {
+      name: '500 whose error body never ends, quoting the key over and over',
+      reply: () => endless(500, 'application/json', `{"error":{"message":"`, key),
+    },
+    {
+      name: '200 whose answer never ends (past every bound), quoting the key over and over',
+      reply: () => endless(200, 'application/json', '{"output_text":"', key),
+    },
     { name: 'no answer within UPSTREAM_TIMEOUT_MS', reply: () => ({ kind: 'stall' }), stalls: true },
     { name: 'connection reset', reply: () => ({ kind: 'reset' }) },
   ]
@@ -141,6 +158,14 @@ export function keyEchoingFailures(key: string) {
         ),
     },
     {
+      name: 'an event past UPSTREAM_MAX_EVENT_BYTES, quoting the key over and over',
+      reply: () => {
+        const [created = '', inProgress = ''] = sseEvents('openai-responses-stream.sse')
+        const head = `${created}${inProgress}event: response.output_text.delta\ndata: {"delta":"`
+        return endless(200, 'text/event-stream; charset=utf-8', head, key)
+      },
+    },
+    {
       name: 'the connection dropped mid-stream',
       reply: () => sse(sseEvents('openai-responses-stream.sse'), { dropAfter: 6 }),
     },
@@ -151,35 +176,5 @@ export function keyEchoingFailures(key: string) {
     },
   ]
 
-  /** Ollama's failures before the first line. */
-  const ollama: Failure[] = [
-    { name: '400 echoing the key in every form', reply: () => ollamaError(400, echo), shown: true },
-    { name: '404 naming the key as the model', reply: () => ollamaError(404, `model '${key}' not found`) },
-    { name: '500 echoing the key', reply: () => ollamaError(500, echo) },
-    { name: 'no answer within UPSTREAM_TIMEOUT_MS', reply: () => ({ kind: 'stall' }), stalls: true },
-    { name: 'connection reset', reply: () => ({ kind: 'reset' }) },
-  ]
-
-  /** Ollama's failures after the first line. */
-  const ollamaStream: Failure[] = [
-    {
-      name: 'an error line echoing the key (status 200)',
-      reply: () => {
-        const lines = ndjsonLines('ollama-generate-stream-error.ndjson')
-        lines[lines.length - 1] = `${JSON.stringify({ error: echo })}\n`
-        return { kind: 'stream', contentType: 'application/x-ndjson', chunks: lines }
-      },
-    },
-    {
-      name: 'the connection dropped mid-stream',
-      reply: () => ({
-        kind: 'stream',
-        contentType: 'application/x-ndjson',
-        chunks: ndjsonLines('ollama-generate-stream.ndjson'),
-        dropAfter: 4,
-      }),
-    },
-  ]
-
-  return { openai, openaiStream, ollama, ollamaStream }
+  return { openai, openaiStream }
 }

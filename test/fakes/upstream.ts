@@ -12,6 +12,8 @@ export type UpstreamReply =
       kind: 'stream'
       contentType: string
       chunks: string[]
+      /** Headers besides the content type. */
+      headers?: Record<string, string>
       /** Wait before the headers. */
       headersDelayMs?: number
       /** Wait between chunks (a slow, dripping upstream). */
@@ -21,6 +23,11 @@ export type UpstreamReply =
       /** After this many chunks, stop writing but keep the connection open. */
       stallAfter?: number
     }
+  /**
+   * `head`, then `repeat` over and over for as long as the client reads (honouring backpressure): a body
+   * with no end, or one far larger than any bound. Only the client closing the connection stops it.
+   */
+  | { kind: 'endless'; status: number; contentType: string; head?: string; repeat: string }
   /** Accept the request and never answer. */
   | { kind: 'stall' }
   /** Destroy the socket as soon as the request arrives (ECONNRESET for the client). */
@@ -37,6 +44,8 @@ export interface ReceivedRequest {
   json: Record<string, unknown> | undefined
   /** Milliseconds since the fake started, when the request arrived. */
   at: number
+  /** The connection the request came on has closed (a keep-alive connection stays open after a reply). */
+  connectionClosed: boolean
 }
 
 /**
@@ -56,6 +65,8 @@ export class FakeUpstream {
   defaultReply: UpstreamReply
   readonly #queue: UpstreamReply[] = []
   readonly #sockets = new Set<Socket>()
+  /** The requests each open connection carried, marked when it closes. */
+  readonly #requestsOn = new WeakMap<Socket, ReceivedRequest[]>()
   readonly #started = performance.now()
   readonly #basePath: string
   readonly #server = createServer((request, response) => {
@@ -66,14 +77,17 @@ export class FakeUpstream {
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8')
-      this.received.push({
+      const received: ReceivedRequest = {
         method: request.method ?? '',
         url: request.url ?? '',
         headers: request.headers,
         body,
         json: parseJson(body),
         at: performance.now() - this.#started,
-      })
+        connectionClosed: request.socket.destroyed,
+      }
+      this.#requestsOn.get(request.socket)?.push(received)
+      this.received.push(received)
       let reply = this.#queue.shift() ?? this.defaultReply
       while (reply.kind === 'dynamic') reply = reply.respond(this.received.at(-1) as ReceivedRequest)
       void this.#answer(reply, response)
@@ -90,7 +104,12 @@ export class FakeUpstream {
     fake.#server.on('connection', (socket) => {
       fake.connectionsAccepted++
       fake.#sockets.add(socket)
-      socket.once('close', () => fake.#sockets.delete(socket))
+      const requests: ReceivedRequest[] = []
+      fake.#requestsOn.set(socket, requests)
+      socket.once('close', () => {
+        fake.#sockets.delete(socket)
+        for (const request of requests) request.connectionClosed = true
+      })
     })
     fake.#server.listen(0, '127.0.0.1')
     await once(fake.#server, 'listening')
@@ -138,8 +157,9 @@ export class FakeUpstream {
       response.end(reply.body)
       return
     }
+    if (reply.kind === 'endless') return this.#answerEndlessly(reply, response)
     if (reply.headersDelayMs) await sleep(reply.headersDelayMs)
-    response.writeHead(200, { 'content-type': reply.contentType })
+    response.writeHead(200, { ...reply.headers, 'content-type': reply.contentType })
     response.flushHeaders()
     for (const [index, chunk] of reply.chunks.entries()) {
       if (response.destroyed) return
@@ -157,6 +177,21 @@ export class FakeUpstream {
       }
     }
     response.end()
+  }
+
+  async #answerEndlessly(reply: Extract<UpstreamReply, { kind: 'endless' }>, response: ServerResponse) {
+    response.writeHead(reply.status, { 'content-type': reply.contentType })
+    if (reply.head) response.write(reply.head)
+    // Writes of at least 16 KiB, so the loop meets backpressure (and yields) after a few of them.
+    const chunk = Buffer.from(reply.repeat.repeat(Math.ceil(16_384 / reply.repeat.length)))
+    while (!response.destroyed) {
+      this.chunksWritten++
+      if (!response.write(chunk)) {
+        this.waitingForDrain++
+        await drained(response)
+        this.waitingForDrain--
+      }
+    }
   }
 }
 
