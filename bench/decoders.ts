@@ -83,36 +83,29 @@ console.log(`Node ${process.version}; ${MEGABYTES} MB per hostile case\n`)
 console.log('| case | figure |\n|---|---|')
 const KiB16 = 16_384
 const KiB64 = 65_536
-measure(
-  'NDJSON: one line without its newline, 16 KiB chunks',
-  new Lines(BOUND),
-  repeated('{"response":"', 'a', KiB16, TOTAL),
-  'MB',
-)
-measure(
-  'SSE: one data line without its end, 16 KiB chunks',
-  new Events(BOUND),
-  repeated('event: response.output_text.delta\ndata: {"delta":"', 'a', KiB16, TOTAL),
-  'MB',
-)
-measure(
-  'SSE: lines `x:` ending in LF, no blank line, 64 KiB chunks',
-  new Events(BOUND),
-  repeated('', 'x:\n', KiB64, TOTAL),
-  'MB',
-)
-measure(
-  'SSE: lines `x:` ending in CR, no blank line, 64 KiB chunks',
-  new Events(BOUND),
-  repeated('', 'x:\r', KiB64, TOTAL),
-  'MB',
-)
-measure(
-  'SSE: comments ending in CR, 64 KiB chunks',
-  new Events(BOUND),
-  repeated('', ':\r', KiB64, TOTAL),
-  'MB',
-)
+/** The hostile cases: a name, the decoder, the text before the flood, the unit repeated, the chunk size. */
+const HOSTILE: [string, () => Decoder, string, string, number][] = [
+  [
+    'NDJSON: one line without its newline, 16 KiB chunks',
+    () => new Lines(BOUND),
+    '{"response":"',
+    'a',
+    KiB16,
+  ],
+  [
+    'SSE: one data line without its end, 16 KiB chunks',
+    () => new Events(BOUND),
+    'event: response.output_text.delta\ndata: {"delta":"',
+    'a',
+    KiB16,
+  ],
+  ['SSE: lines `x:` ending in LF, no blank line, 64 KiB chunks', () => new Events(BOUND), '', 'x:\n', KiB64],
+  ['SSE: lines `x:` ending in CR, no blank line, 64 KiB chunks', () => new Events(BOUND), '', 'x:\r', KiB64],
+  ['SSE: comments ending in CR, 64 KiB chunks', () => new Events(BOUND), '', ':\r', KiB64],
+]
+for (const [name, decoder, head, unit, size] of HOSTILE) {
+  measure(name, decoder(), repeated(head, unit, size, TOTAL), 'MB')
+}
 measure(
   'NDJSON: the recorded /api/generate stream, a line per chunk',
   new Lines(BOUND),

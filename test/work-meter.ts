@@ -66,3 +66,15 @@ export function countWork(run: () => void): number {
   }
   return work
 }
+
+/** Pushes every chunk through `decoder`: how many items came out, and the work it took. */
+export function workToDecode(
+  decoder: { push(chunk: Uint8Array): unknown[] },
+  chunks: Iterable<Uint8Array>,
+): { items: number; work: number } {
+  let items = 0
+  const work = countWork(() => {
+    for (const chunk of chunks) items += decoder.push(chunk).length
+  })
+  return { items, work }
+}
