@@ -7,6 +7,7 @@ import { registerOpenApi } from './plugins/openapi.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
 import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
+import { capConnections, serverLimitOptions } from './plugins/server-limits.js'
 import { registerServices, type ServiceOverrides } from './plugins/services.js'
 import chatRoutes from './routes/chat.js'
 import documentRoutes from './routes/documents.js'
@@ -32,10 +33,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     genReqId: requestIdFor,
     logController: new RequestLog(),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    // Keep-alive longer than a typical load balancer's idle timeout, so it never reuses a closed socket.
-    keepAliveTimeout: 72_000,
+    ...serverLimitOptions(config),
     return503OnClosing: true,
   })
+  capConnections(app, config.MAX_CONNECTIONS)
 
   registerConfiguredSecrets(app, config)
   registerErrorHandler(app)

@@ -88,6 +88,21 @@ export const configSchema = z
     CHUNK_OVERLAP_TOKENS: integer(60, 0, 4_000),
     RAG_TOP_K: integer(5, 1, 50),
     INGEST_BODY_LIMIT_BYTES: integer(10_485_760, 1024, 1_073_741_824),
+
+    // --- Server bounds: slow, idle or too many clients (README "Limits and timeouts") ---
+    // A client gets this long to send its request headers, then the whole request (body included); neither
+    // bounds the answer, which may wait on the upstream for much longer.
+    HEADERS_TIMEOUT_MS: integer(10_000, 100, 3_600_000),
+    REQUEST_TIMEOUT_MS: integer(30_000, 100, 3_600_000),
+    // Longer than a typical load balancer's idle timeout (60 s), so it never reuses a connection we closed.
+    KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 3_600_000),
+    // Each client connection may hold an upstream connection too: keep it under half of `ulimit -n`.
+    MAX_CONNECTIONS: integer(8_192, 0, 1_000_000),
+    // --- end of server bounds ---
+  })
+  .refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
+    path: ['HEADERS_TIMEOUT_MS'],
+    message: 'must be less than or equal to REQUEST_TIMEOUT_MS (the headers are part of the request)',
   })
   .refine((config) => config.RETRY_MIN_DELAY_MS <= config.RETRY_MAX_DELAY_MS, {
     path: ['RETRY_MAX_DELAY_MS'],

@@ -42,6 +42,21 @@ describe('configuration', () => {
     )
   })
 
+  it('bounds slow clients by default', () => {
+    expect(parseConfig({})).toMatchObject({
+      HEADERS_TIMEOUT_MS: 10_000,
+      REQUEST_TIMEOUT_MS: 30_000,
+      KEEP_ALIVE_TIMEOUT_MS: 72_000,
+      MAX_CONNECTIONS: 8_192,
+    })
+  })
+
+  it('rejects a headers timeout longer than the whole request timeout', () => {
+    expect(() => parseConfig({ HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+      /HEADERS_TIMEOUT_MS: must be less than or equal to REQUEST_TIMEOUT_MS/,
+    )
+  })
+
   it('rejects an unknown log level', () => {
     expect(() => parseConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/)
   })
