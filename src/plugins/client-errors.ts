@@ -1,4 +1,4 @@
-import { maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http'
+import { type IncomingMessage, maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
@@ -19,6 +19,20 @@ interface ClientError extends Error {
   reason?: unknown
 }
 
+/** Sockets whose request was already answered while its body is still arriving (an oversized body). */
+const answered = new WeakSet<Socket>()
+
+/**
+ * Marks `request`'s socket as answered until the request has arrived or gone: a timeout meanwhile closes
+ * the connection without writing a second answer after the first.
+ */
+export function markAnswered(request: IncomingMessage): void {
+  const socket = request.socket
+  const forget = () => answered.delete(socket)
+  answered.add(socket)
+  request.once('end', forget).once('close', forget)
+}
+
 /**
  * Fastify's `clientErrorHandler`: errors Node raises before a request exists (a timeout while receiving
  * it, headers over Node's limit, bytes that are not HTTP) are answered in FastAPI's envelope, as a whole
@@ -28,7 +42,7 @@ export function clientErrorHandler(limits: ClientLimits) {
   return function onClientError(this: FastifyInstance, error: ClientError, socket: Socket): void {
     // A reset socket cannot be answered; nor can one whose response has begun (its bytes would corrupt it).
     const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
-    if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+    if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent || answered.has(socket)) {
       socket.destroy()
       return
     }

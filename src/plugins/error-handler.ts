@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { AppError, type RequestIssue, RequestValidationError } from '../errors.js'
+import { sendBodyTooLarge } from './oversized-body.js'
 
 /** Where Fastify says a validation error came from: FastAPI's name for it, and where the input is. */
 const LOCATION: Record<string, { name: string; input: (request: FastifyRequest) => unknown }> = {
@@ -43,9 +44,7 @@ export function registerErrorHandler(app: FastifyInstance) {
           },
         ])
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply.code(413).send({
-          detail: `Request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`,
-        })
+        return sendBodyTooLarge(request, reply)
     }
 
     const statusCode = error.statusCode ?? 500
