@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Config } from './config.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { RequestLog } from './plugins/logger.js'
+import { registerNotFound } from './plugins/not-found.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
@@ -40,6 +41,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   registerConfiguredSecrets(app, config)
   registerErrorHandler(app)
+  registerNotFound(app)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   registerJsonBodyParser(app)

@@ -17,8 +17,6 @@ const LOCATION: Record<string, { name: string; input: (request: FastifyRequest) 
  * or upstream text (the log does).
  */
 export function registerErrorHandler(app: FastifyInstance) {
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }))
-
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const location = LOCATION[error.validationContext ?? 'body'] ?? LOCATION.body
