@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
+import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
+import { InFlightRequests } from './plugins/in-flight-requests.js'
 import { RequestLog } from './plugins/logger.js'
 import { registerNotFound } from './plugins/not-found.js'
 import { registerOpenApi } from './plugins/openapi.js'
@@ -35,7 +37,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     logController: new RequestLog(),
     bodyLimit: config.BODY_LIMIT_BYTES,
     ...serverLimitOptions(config),
-    return503OnClosing: true,
+    // Fastify's own 503 is not FastAPI's envelope: plugins/graceful-shutdown.ts answers instead.
+    return503OnClosing: false,
   })
   capConnections(app, config.MAX_CONNECTIONS)
 
@@ -45,13 +48,19 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   registerJsonBodyParser(app)
-  registerRequestContext(app)
+  const inFlight = new InFlightRequests()
+  registerRequestContext(app, inFlight)
   registerReplyDecorations(app)
   app.replyDecorations.add(serverTiming)
 
   await registerOpenApi(app)
 
   await registerServices(app, config, options)
+  registerGracefulShutdown(app, {
+    inFlight,
+    streams: app.streams.registry,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+  })
 
   await app.register(healthRoutes)
   await app.register(chatRoutes)

@@ -89,7 +89,7 @@ export const configSchema = z
     RAG_TOP_K: integer(5, 1, 50),
     INGEST_BODY_LIMIT_BYTES: integer(10_485_760, 1024, 1_073_741_824),
 
-    // --- Server bounds: slow, idle or too many clients (README "Limits and timeouts") ---
+    // --- Server bounds: slow, idle or too many clients, and shutdown (README "Limits and timeouts") ---
     // A client gets this long to send its request headers, then the whole request (body included); neither
     // bounds the answer, which may wait on the upstream for much longer.
     HEADERS_TIMEOUT_MS: integer(10_000, 100, 3_600_000),
@@ -98,6 +98,8 @@ export const configSchema = z
     KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 3_600_000),
     // Each client connection may hold an upstream connection too: keep it under half of `ulimit -n`.
     MAX_CONNECTIONS: integer(8_192, 0, 1_000_000),
+    // How long in-flight requests and streams get to finish on shutdown before they are answered 503.
+    SHUTDOWN_GRACE_MS: integer(5_000, 0, 600_000),
     // --- end of server bounds ---
   })
   .refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {

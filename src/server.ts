@@ -1,5 +1,7 @@
+import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { loadConfigOrExit } from './config.js'
+import { SHUTDOWN_FLUSH_MS } from './plugins/graceful-shutdown.js'
 import { loggerOptions } from './plugins/logger.js'
 
 const config = loadConfigOrExit()
@@ -21,24 +23,27 @@ try {
   process.exit(1)
 }
 
-// Close gracefully: stop accepting, let in-flight requests finish, then release upstream pools.
-let closing = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (closing) return
-    closing = true
-    app.log.info({ signal }, 'shutting down')
-    const forceExit = setTimeout(() => process.exit(1), 10_000)
-    forceExit.unref()
-    app.close().then(
-      () => process.exit(0),
-      (error) => {
-        app.log.error({ err: error }, 'error while shutting down')
-        process.exit(1)
-      },
-    )
-  })
-}
+/** Beyond the grace and the flush: time for the pools and the document store to close. */
+const CLOSE_MARGIN_MS = 5_000
+
+// Close gracefully on SIGTERM, SIGINT (and SIGHUP, SIGQUIT), and on an uncaught error: stop accepting,
+// let requests in flight finish within SHUTDOWN_GRACE_MS (then answer them 503), release the pools, exit
+// 0 (1 after an uncaught error). close-with-grace (Fastify's authors) also exits at once on a second
+// signal, and with 1 if closing hangs past its delay. Not these: SIGUSR2 is the benchmarks' probe (and
+// nodemon's restart), and after a real SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP or SIGABRT running
+// JavaScript is unsafe (Node's docs): the process must die as the signal says.
+closeWithGrace(
+  {
+    delay: config.SHUTDOWN_GRACE_MS + SHUTDOWN_FLUSH_MS + CLOSE_MARGIN_MS,
+    logger: app.log,
+    skip: ['SIGUSR2', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGTRAP', 'SIGABRT'],
+  },
+  async ({ signal, err }) => {
+    if (err) app.log.fatal({ err }, 'uncaught error: shutting down')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+  },
+)
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })

@@ -42,12 +42,13 @@ describe('configuration', () => {
     )
   })
 
-  it('bounds slow clients by default', () => {
+  it('bounds slow clients and shutdown by default', () => {
     expect(parseConfig({})).toMatchObject({
       HEADERS_TIMEOUT_MS: 10_000,
       REQUEST_TIMEOUT_MS: 30_000,
       KEEP_ALIVE_TIMEOUT_MS: 72_000,
       MAX_CONNECTIONS: 8_192,
+      SHUTDOWN_GRACE_MS: 5_000,
     })
   })
 

@@ -4,7 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
+import { okReply, startFakeOpenAI } from './fakes/openai.js'
+import type { UpstreamReply } from './fakes/upstream.js'
 import { waitFor } from './wait-for.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -100,6 +102,60 @@ describe('the server process', () => {
     await listeningUrl(server)
     server.child.kill('SIGTERM')
     const [code] = await once(server.child, 'exit')
+    expect(code).toBe(0)
+  })
+
+  it('given SIGTERM with a slow request in flight, answers it and exits 0', async () => {
+    const upstream = await startFakeOpenAI()
+    onTestFinished(() => upstream.close())
+    let release: (reply: UpstreamReply) => void = () => {}
+    upstream.enqueue({ kind: 'held', release: new Promise((resolve) => (release = resolve)) })
+    const server = await startServer({
+      OPENAI_API_KEY: 'sk-test-key-1234567890',
+      OPENAI_BASE_URL: upstream.url,
+    })
+    const url = await listeningUrl(server)
+    const answer = fetch(`${url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    await waitFor(() => upstream.received.length === 1)
+    const exited = once(server.child, 'exit')
+    server.child.kill('SIGTERM')
+    await waitFor(() =>
+      logLines(server).some((line) => line.msg === 'shutting down: waiting for the requests in flight'),
+    )
+    release(okReply())
+    const response = await answer
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ text: 'Hi there! How can I help you today?' })
+    const [code] = await exited
+    expect(code).toBe(0)
+  })
+
+  it('given SIGTERM with a request that outlasts the grace, answers it 503 {"detail"} and exits 0', async () => {
+    const upstream = await startFakeOpenAI()
+    onTestFinished(() => upstream.close())
+    upstream.reset({ kind: 'stall' })
+    const server = await startServer({
+      OPENAI_API_KEY: 'sk-test-key-1234567890',
+      OPENAI_BASE_URL: upstream.url,
+      SHUTDOWN_GRACE_MS: '200',
+    })
+    const url = await listeningUrl(server)
+    const answer = fetch(`${url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    await waitFor(() => upstream.received.length === 1)
+    const exited = once(server.child, 'exit')
+    server.child.kill('SIGTERM')
+    const response = await answer
+    expect(response.status).toBe(503)
+    expect(await response.json()).toEqual({ detail: 'The server is shutting down; retry the request' })
+    const [code] = await exited
     expect(code).toBe(0)
   })
 

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Cancellation, type CancelSignal } from '../cancellation.js'
 import { ClientClosedRequestError } from '../errors.js'
 import type { UpstreamTiming } from '../providers/provider.js'
+import type { InFlightRequests } from './in-flight-requests.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,8 +28,11 @@ export function requestIdFor(request: IncomingMessage): string {
   return typeof given === 'string' && ACCEPTABLE_REQUEST_ID.test(given) ? given : randomUUID()
 }
 
-/** Gives every request a cancellation tied to its client, and echoes the request id. */
-export function registerRequestContext(app: FastifyInstance) {
+/**
+ * Gives every request a cancellation tied to its client, tracked in `inFlight` until its response has
+ * closed (shutdown cancels those left), and echoes the request id.
+ */
+export function registerRequestContext(app: FastifyInstance, inFlight: InFlightRequests) {
   app.decorateRequest('clientSignal', undefined as unknown as CancelSignal)
   app.decorateRequest('timing', undefined as unknown as FastifyRequest['timing'])
   app.addHook('onRequest', (request, reply, done) => {
@@ -36,9 +40,11 @@ export function registerRequestContext(app: FastifyInstance) {
     reply.header('x-request-id', request.id)
     const cancellation = new Cancellation()
     request.clientSignal = cancellation.signal
+    inFlight.add(cancellation)
     // The reply's socket closing (not the request's) is what says the client went away: the request
     // stream ends as soon as the body is read, long before a slow answer is written.
     reply.raw.once('close', () => {
+      inFlight.delete(cancellation)
       if (!reply.raw.writableFinished) cancellation.cancel(new ClientClosedRequestError())
     })
     done()

@@ -23,7 +23,7 @@ declare module 'fastify' {
     documents: Documents
     /** Answers grounded in the documents. */
     rag: RagService
-    /** Streams in flight: shutdown ends them, tests count them. */
+    /** Streams in flight: shutdown ends them (plugins/graceful-shutdown.ts), tests count them. */
     streams: Streams
   }
 }
@@ -39,9 +39,6 @@ export interface ServiceOverrides {
   /** Replaces the document store chosen from the config. */
   store?: DocumentStore
 }
-
-/** How long shutdown waits for open streams to write their last frame. */
-const SHUTDOWN_GRACE_MS = 5_000
 
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
 class UnconfiguredProvider implements ChatProvider {
@@ -103,8 +100,6 @@ export async function registerServices(
       totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
     },
   })
-  // Before the server closes idle connections, open streams end with a last frame.
-  app.addHook('preClose', () => streams.registry.shutdown(SHUTDOWN_GRACE_MS))
   const providers = {
     openai:
       overrides.openai ??

@@ -30,6 +30,8 @@ export type UpstreamReply =
   | { kind: 'endless'; status: number; contentType: string; head?: string; repeat: string }
   /** Accept the request and never answer. */
   | { kind: 'stall' }
+  /** Hold the request until `release` gives the reply (a test decides when the upstream answers). */
+  | { kind: 'held'; release: Promise<UpstreamReply> }
   /** Destroy the socket as soon as the request arrives (ECONNRESET for the client). */
   | { kind: 'reset' }
   /** Decide from the request (e.g. answer /embeddings from its input). */
@@ -145,8 +147,14 @@ export class FakeUpstream {
     await once(this.#server, 'close')
   }
 
-  async #answer(reply: Exclude<UpstreamReply, { kind: 'dynamic' }>, response: ServerResponse) {
+  async #answer(reply: Exclude<UpstreamReply, { kind: 'dynamic' }>, response: ServerResponse): Promise<void> {
     if (reply.kind === 'stall') return
+    if (reply.kind === 'held') {
+      const released = await reply.release
+      if (released.kind === 'dynamic')
+        throw new Error('a held reply releases a scripted reply, not a dynamic one')
+      return this.#answer(released, response)
+    }
     if (reply.kind === 'reset') {
       response.socket?.destroy()
       return
