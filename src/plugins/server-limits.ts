@@ -1,15 +1,21 @@
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
-import { documentIdSchema } from '../schemas/documents.js'
 import { type ClientLimits, clientErrorHandler, frameworkErrorHandler } from './client-errors.js'
 
 /**
- * Fastify's `maxParamLength` (100 by default): room for the longest document id the schema accepts, as
- * sent in a URL. A UTF-16 code unit is at most 3 bytes of UTF-8 and each byte at most 3 characters
- * percent-encoded (`%E2%82%AC`), so no id the schema accepts is refused here, and an id this refuses
- * would fail the schema anyway.
+ * The longest document id src/schemas/documents.ts accepts. Not imported from there: importing a schema
+ * module here would register the schemas in another order and reorder openapi.json. A test of
+ * test/plugins/client-errors.test.ts fails when the two part.
  */
-export const MAX_PARAM_LENGTH = (documentIdSchema.maxLength ?? 256) * 9
+const LONGEST_DOCUMENT_ID = 256
+
+/**
+ * Fastify's `maxParamLength` (100 by default): room for the longest document id, as sent in a URL. A
+ * UTF-16 code unit is at most 3 bytes of UTF-8 and each byte at most 3 characters percent-encoded
+ * (`%E2%82%AC`), so no id the schema accepts is refused here, and an id this refuses would fail the
+ * schema anyway.
+ */
+export const MAX_PARAM_LENGTH = LONGEST_DOCUMENT_ID * 9
 
 /**
  * Fastify's options that bound what clients can hold: a client gets HEADERS_TIMEOUT_MS for its headers

@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { MAX_PARAM_LENGTH } from '../../src/plugins/server-limits.js'
+import { documentIdSchema } from '../../src/schemas/documents.js'
 import { emptyDocumentStore } from '../fakes/document-store.js'
 import { longSseReply, startFakeOpenAI } from '../fakes/openai.js'
 import { openTestApp, serveTestApp, testConfig } from '../helpers.js'
@@ -82,7 +83,8 @@ describe('errors of the router, before a route is chosen', () => {
 
   it('the longest document id the schema accepts, percent-encoded, reaches the route', async () => {
     const { app } = await openTestApp(testConfig(), { store: emptyDocumentStore() })
-    const id = '€'.repeat(256)
+    // Three bytes of UTF-8 each, nine characters percent-encoded: the longest an accepted id can be.
+    const id = '€'.repeat(documentIdSchema.maxLength ?? Number.POSITIVE_INFINITY)
     const response = await app.inject({ method: 'GET', url: `/documents/${encodeURIComponent(id)}` })
     expect(encodeURIComponent(id)).toHaveLength(MAX_PARAM_LENGTH)
     expect(response.statusCode).toBe(404)
