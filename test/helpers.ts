@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
-import { afterAll, beforeAll, onTestFinished } from 'vitest'
+import { afterAll, beforeAll, beforeEach, onTestFinished } from 'vitest'
 import { type BuildAppOptions, buildApp } from '../src/app.js'
 import { type Config, parseConfig } from '../src/config.js'
 import { loggerOptions } from '../src/plugins/logger.js'
-import { startFakeOpenAI } from './fakes/openai.js'
+import { okReply, startFakeOpenAI } from './fakes/openai.js'
 import type { FakeUpstream } from './fakes/upstream.js'
 
 /** A key that must never appear in a response or a log line. */
@@ -66,6 +66,21 @@ export async function serveTestApp(
 ): Promise<TestApp & { base: string }> {
   const harness = await openTestApp(config, options)
   return { ...harness, base: await listen(harness.app) }
+}
+
+/** Registers hooks that start a fake OpenAI for the enclosing suite, reset to its default reply before each test. */
+export function useFakeOpenAI(): { upstream: FakeUpstream } {
+  const context = {} as { upstream: FakeUpstream }
+  beforeAll(async () => {
+    context.upstream = await startFakeOpenAI()
+  })
+  afterAll(async () => {
+    await context.upstream?.close()
+  })
+  beforeEach(() => {
+    context.upstream.reset(okReply())
+  })
+  return context
 }
 
 export interface UpstreamAndApp {

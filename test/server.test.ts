@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { okReply, startFakeOpenAI } from './fakes/openai.js'
-import type { UpstreamReply } from './fakes/upstream.js'
+import { heldReply, type UpstreamReply } from './fakes/upstream.js'
 import { waitFor } from './wait-for.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -61,6 +61,26 @@ async function startServer(environment: Record<string, string>): Promise<Running
   return { child, output: () => output }
 }
 
+/** A server process pointed at a fake OpenAI, with one /chat in flight that the fake answers with `reply`. */
+async function serveChatInFlight(environment: Record<string, string>, reply: UpstreamReply) {
+  const upstream = await startFakeOpenAI()
+  onTestFinished(() => upstream.close())
+  upstream.reset(reply)
+  const server = await startServer({
+    OPENAI_API_KEY: 'sk-test-key-1234567890',
+    OPENAI_BASE_URL: upstream.url,
+    ...environment,
+  })
+  const url = await listeningUrl(server)
+  const answer = fetch(`${url}/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+  })
+  await waitFor(() => upstream.received.length === 1)
+  return { server, upstream, answer }
+}
+
 const LISTENING = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/
 
 /** The server's URL once it says it listens; fails as soon as it exits instead. */
@@ -106,50 +126,24 @@ describe('the server process', () => {
   })
 
   it('given SIGTERM with a slow request in flight, answers it and exits 0', async () => {
-    const upstream = await startFakeOpenAI()
-    onTestFinished(() => upstream.close())
-    let release: (reply: UpstreamReply) => void = () => {}
-    upstream.enqueue({ kind: 'held', release: new Promise((resolve) => (release = resolve)) })
-    const server = await startServer({
-      OPENAI_API_KEY: 'sk-test-key-1234567890',
-      OPENAI_BASE_URL: upstream.url,
-    })
-    const url = await listeningUrl(server)
-    const answer = fetch(`${url}/chat`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
-    })
-    await waitFor(() => upstream.received.length === 1)
+    const held = heldReply()
+    const { server, upstream, answer } = await serveChatInFlight({}, held.reply)
     const exited = once(server.child, 'exit')
     server.child.kill('SIGTERM')
     await waitFor(() =>
       logLines(server).some((line) => line.msg === 'shutting down: waiting for the requests in flight'),
     )
-    release(okReply())
+    held.release(okReply())
     const response = await answer
     expect(response.status).toBe(200)
     expect(await response.json()).toMatchObject({ text: 'Hi there! How can I help you today?' })
+    expect(upstream.received).toHaveLength(1)
     const [code] = await exited
     expect(code).toBe(0)
   })
 
   it('given SIGTERM with a request that outlasts the grace, answers it 503 {"detail"} and exits 0', async () => {
-    const upstream = await startFakeOpenAI()
-    onTestFinished(() => upstream.close())
-    upstream.reset({ kind: 'stall' })
-    const server = await startServer({
-      OPENAI_API_KEY: 'sk-test-key-1234567890',
-      OPENAI_BASE_URL: upstream.url,
-      SHUTDOWN_GRACE_MS: '200',
-    })
-    const url = await listeningUrl(server)
-    const answer = fetch(`${url}/chat`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
-    })
-    await waitFor(() => upstream.received.length === 1)
+    const { server, answer } = await serveChatInFlight({ SHUTDOWN_GRACE_MS: '200' }, { kind: 'stall' })
     const exited = once(server.child, 'exit')
     server.child.kill('SIGTERM')
     const response = await answer

@@ -37,6 +37,13 @@ export type UpstreamReply =
   /** Decide from the request (e.g. answer /embeddings from its input). */
   | { kind: 'dynamic'; respond: (request: ReceivedRequest) => UpstreamReply }
 
+/** A `held` reply and the function that releases it with the reply to send. */
+export function heldReply(): { reply: UpstreamReply; release: (reply: UpstreamReply) => void } {
+  let release: (reply: UpstreamReply) => void = () => {}
+  const reply: UpstreamReply = { kind: 'held', release: new Promise((resolve) => (release = resolve)) }
+  return { reply, release }
+}
+
 export interface ReceivedRequest {
   method: string
   url: string

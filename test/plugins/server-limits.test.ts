@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { fixtureReply, startFakeOpenAI } from '../fakes/openai.js'
-import type { FakeUpstream, UpstreamReply } from '../fakes/upstream.js'
-import { serveTestApp, testConfig } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
+import { fixtureReply } from '../fakes/openai.js'
+import type { UpstreamReply } from '../fakes/upstream.js'
+import { serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
 import { RawConnection } from '../raw-connection.js'
 import { waitFor } from '../wait-for.js'
 
-let upstream: FakeUpstream
-
-beforeAll(async () => {
-  upstream = await startFakeOpenAI()
-})
-afterAll(async () => {
-  await upstream.close()
-})
-beforeEach(() => {
-  upstream.reset()
-})
+const fake = useFakeOpenAI()
 
 const TIMEOUT_DETAIL =
   'Request Timeout: the headers must arrive within 1000 ms and the whole request within 2000 ms'
@@ -41,7 +31,7 @@ describe('slow clients', () => {
     'a client that %s is answered 408 and closed, while /health is served on another connection',
     async (_name, partial) => {
       const { base } = await serveTestApp(
-        testConfig({ OPENAI_BASE_URL: upstream.url, ...slowClientEnvironment }),
+        testConfig({ OPENAI_BASE_URL: fake.upstream.url, ...slowClientEnvironment }),
       )
       const { events, note } = journal()
       const slow = await RawConnection.open(base)
@@ -66,9 +56,13 @@ describe('slow clients', () => {
   )
 
   it('the request timeout does not bound the answer: a /chat whose upstream takes longer still gets its 200', async () => {
-    upstream.enqueue({ ...fixtureReply('openai-response'), delayMs: 1_000 } as UpstreamReply)
+    fake.upstream.enqueue({ ...fixtureReply('openai-response'), delayMs: 1_000 } as UpstreamReply)
     const { base } = await serveTestApp(
-      testConfig({ OPENAI_BASE_URL: upstream.url, HEADERS_TIMEOUT_MS: '100', REQUEST_TIMEOUT_MS: '100' }),
+      testConfig({
+        OPENAI_BASE_URL: fake.upstream.url,
+        HEADERS_TIMEOUT_MS: '100',
+        REQUEST_TIMEOUT_MS: '100',
+      }),
     )
     const response = await fetch(`${base}/chat`, {
       method: 'POST',
