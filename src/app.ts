@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
+import { registerAccessControl } from './plugins/access-control.js'
+import { registerCors } from './plugins/cors.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
 import { InFlightRequests } from './plugins/in-flight-requests.js'
@@ -10,8 +12,11 @@ import { registerOpenApi } from './plugins/openapi.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
 import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
+import { registerRouteAccess } from './plugins/route-access.js'
+import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { capConnections, serverLimitOptions } from './plugins/server-limits.js'
 import { registerServices, type ServiceOverrides } from './plugins/services.js'
+import authRoutes from './routes/auth.js'
 import chatRoutes from './routes/chat.js'
 import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
@@ -25,6 +30,8 @@ export interface BuildAppOptions extends ServiceOverrides {
   logger?: FastifyServerOptions['logger']
   /** A pino instance to log to (tests use one to read what was logged). */
   loggerInstance?: FastifyServerOptions['loggerInstance']
+  /** The clock stream tokens are issued and checked with, in ms (tests move it); Date.now by default. */
+  now?: () => number
 }
 
 /** Builds the whole app without listening; server.ts listens, tests inject. */
@@ -53,7 +60,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerReplyDecorations(app)
   app.replyDecorations.add(serverTiming)
 
-  await registerOpenApi(app)
+  // Access: before any route (each declares its scope), CORS before the key check (a preflight carries
+  // no key), the key check before the rate limiter (which counts per key).
+  const routeAccess = registerRouteAccess(app)
+  await registerSecurityHeaders(app)
+  await registerCors(app, routeAccess, config.CORS_ORIGINS)
+  registerAccessControl(app, config, options.now)
+
+  await routeAccess.withDefaultScope('docs', () => registerOpenApi(app))
 
   await registerServices(app, config, options)
   registerGracefulShutdown(app, {
@@ -63,6 +77,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   })
 
   await app.register(healthRoutes)
+  await app.register(authRoutes)
   await app.register(chatRoutes)
   await app.register(safeRoutes)
   await app.register(streamRoutes)

@@ -8,6 +8,42 @@ const optionalString = z.preprocess(emptyAsUndefined, z.string().optional())
 const integer = (defaultValue: number, min: number, max: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(defaultValue))
 
+const boolean = (defaultValue: boolean) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+      .default(defaultValue ? 'true' : 'false')
+      .transform((value) => value === 'true' || value === '1'),
+  )
+
+/** A comma list of browser origins (`https://app.example.com`), or `*` alone for any origin. */
+const originList = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+      : [],
+  z
+    .array(
+      z.string().refine((origin) => origin === '*' || isOrigin(origin), {
+        error: (issue) => `${String(issue.input)} is not an origin (scheme://host[:port], no path)`,
+      }),
+    )
+    .refine((origins) => !origins.includes('*') || origins.length === 1, { error: '* stands alone' }),
+)
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return /^https?:$/.test(url.protocol) && url.origin === text
+  } catch {
+    return false
+  }
+}
+
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
 const urlWithDefault = (defaultValue: string) =>
@@ -101,6 +137,20 @@ export const configSchema = z
     // How long in-flight requests and streams get to finish on shutdown before they are answered 503.
     SHUTDOWN_GRACE_MS: integer(5_000, 0, 600_000),
     // --- end of server bounds ---
+
+    // --- Access: API keys, stream tokens, CORS (README "API keys and scopes", "CORS and cross-site") ---
+    // Keys are read at boot by plugins/key-ring.ts: a JSON keys file and/or `name:scope:sha256` entries.
+    API_KEYS_FILE: optionalString,
+    API_KEY_HASHES: optionalString,
+    // Signs the short-lived EventSource tokens; several instances behind one balancer need the same one.
+    STREAM_TOKEN_SECRET: z.preprocess(
+      emptyAsUndefined,
+      z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+    ),
+    STREAM_TOKEN_TTL_S: integer(300, 10, 86_400),
+    AUTH_OPEN_DOCS: boolean(true),
+    CORS_ORIGINS: originList,
+    // --- end of access ---
   })
   .refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
     path: ['HEADERS_TIMEOUT_MS'],
@@ -139,7 +189,7 @@ export type Config = z.infer<typeof configSchema>
  * sits in the user name when the URL has no password: `https://<token>@host`).
  */
 export function secretsOf(config: Config): string[] {
-  const secrets = [config.OPENAI_API_KEY]
+  const secrets = [config.OPENAI_API_KEY, config.STREAM_TOKEN_SECRET]
   for (const url of [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL]) {
     if (url === undefined) continue
     const { username, password } = new URL(url)

@@ -133,6 +133,39 @@ export class ClientClosedRequestError extends AppError {
   }
 }
 
+/** No API key, or one the server does not know (FastAPI's HTTPBearer wording). Sent with `WWW-Authenticate: Bearer`. */
+export class NotAuthenticatedError extends AppError {
+  readonly statusCode = 401
+  readonly code = 'not_authenticated'
+  constructor(options?: AppErrorOptions) {
+    super('Not authenticated', options)
+  }
+}
+
+/** A valid key whose scope does not cover the route. */
+export class InsufficientScopeError extends AppError {
+  readonly statusCode = 403
+  readonly code = 'insufficient_scope'
+  constructor(keyScope: string, needed: string) {
+    super(`this API key's scope '${keyScope}' does not allow this request: it needs '${needed}'`)
+  }
+}
+
+/** With no API keys, a browser on another site tried a request that spends or changes something. */
+export class CrossSiteRequestRefusedError extends AppError {
+  readonly statusCode = 403
+  readonly code = 'cross_site_refused'
+  constructor(reason: string) {
+    super(`cross-site request refused: ${reason}`)
+  }
+}
+
+/** A feature that needs configuration the server does not have (e.g. stream tokens without API keys). */
+export class NotConfiguredError extends AppError {
+  readonly statusCode = 404
+  readonly code = 'not_configured'
+}
+
 /** A bug of ours; the log has the cause, the client a generic message. */
 export class InternalServerError extends AppError {
   readonly statusCode = 500

@@ -33,6 +33,8 @@ describe('OpenAPI document', () => {
       expect(Object.keys(operation.responses).sort()).toEqual([
         '200',
         '400',
+        '401',
+        '403',
         '404',
         '413',
         '422',

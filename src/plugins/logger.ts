@@ -12,8 +12,11 @@ const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ]
 
-/** Query parameters that carry user text: kept out of logs like any other prompt. */
-const PRIVATE_QUERY_PARAMETERS = /([?&](?:prompt|query)=)[^&]*/g
+/**
+ * Query parameters kept out of logs: user text (like any other prompt), and stream tokens (a credential,
+ * if a short-lived one).
+ */
+const PRIVATE_QUERY_PARAMETERS = /([?&](?:prompt|query|access_token)=)[^&]*/g
 
 /**
  * pino JSON logs, one line per event, with the request id Fastify adds as `reqId`. Every line is written

@@ -3,6 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import type { OpenAPIV3_1 } from 'openapi-types'
+import { withoutUpgradeInsecureRequests } from './security-headers.js'
 
 export const API_INFO = {
   title: 'GenAI API',
@@ -25,14 +26,35 @@ export async function registerOpenApi(app: FastifyInstance) {
         { name: 'rag', description: 'Answers grounded in the stored documents' },
         { name: 'documents', description: 'The document store behind /rag' },
         { name: 'operations', description: 'For load balancers and operators' },
+        { name: 'auth', description: 'Tokens for clients that cannot send an API key' },
       ],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (`gk_...`) when the server has API keys configured; none otherwise',
+          },
+          streamToken: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'access_token',
+            description: 'For EventSource on GET /stream: a token from POST /auth/stream-token',
+          },
+        },
+      },
     },
     transform: jsonSchemaTransform,
     transformObject: (documentObject) =>
       tidyDocument(jsonSchemaTransformObject(documentObject) as OpenAPIV3_1.Document),
   })
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // Its page needs inline scripts and styles: the CSP @fastify/swagger-ui computes for them.
+    staticCSP: true,
+    transformStaticCSP: withoutUpgradeInsecureRequests,
+  })
+  app.get('/openapi.json', { config: { scope: 'docs' }, schema: { hide: true } }, async () => app.swagger())
 }
 
 const SCHEMA_REF = '#/components/schemas/'

@@ -28,6 +28,7 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/documents',
     {
+      config: { scope: 'admin' },
       bodyLimit: app.config.INGEST_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Add or replace documents',
@@ -53,6 +54,8 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/documents',
     {
+      // Reading needs only `use`: /rag answers quote the documents to any `use` key anyway.
+      config: { scope: 'use' },
       schema: {
         summary: 'List documents, by id',
         tags: ['documents'],
@@ -70,6 +73,7 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/documents/:id',
     {
+      config: { scope: 'use' },
       schema: {
         summary: 'One document with its chunks',
         tags: ['documents'],
@@ -86,6 +90,7 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/documents/:id',
     {
+      config: { scope: 'admin' },
       schema: {
         summary: 'Delete a document and its chunks',
         tags: ['documents'],

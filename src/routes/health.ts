@@ -6,6 +6,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     '/health',
     {
       logLevel: 'warn', // load balancers poll this; keep it out of the info log
+      config: { scope: 'open' },
       schema: {
         summary: 'Liveness: the process is up and serving HTTP',
         tags: ['operations'],

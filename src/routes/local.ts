@@ -20,6 +20,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/local-chat',
     {
+      config: { scope: 'use' },
       schema: {
         summary: 'Answer a prompt with a local model (Ollama)',
         description: INPUT_DESCRIPTION,
@@ -43,6 +44,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/local-stream',
     {
+      config: { scope: 'use' },
       schema: {
         summary: "Stream a local model's answer as Ollama's NDJSON lines",
         description:

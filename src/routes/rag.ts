@@ -12,6 +12,7 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/rag',
     {
+      config: { scope: 'use' },
       schema: {
         summary: 'Answer a question from the stored documents, with sources',
         description:

@@ -8,6 +8,7 @@ const safeRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/safe',
     {
+      config: { scope: 'use' },
       schema: {
         summary: 'Answer a prompt under the retry policy',
         description:

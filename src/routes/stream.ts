@@ -32,6 +32,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/stream',
     {
+      config: { scope: 'use' },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events',
@@ -53,6 +54,8 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/stream',
     {
+      // EventSource cannot send a key: a token from POST /auth/stream-token as `?access_token=`.
+      config: { scope: 'use', streamToken: true },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events, for EventSource',
