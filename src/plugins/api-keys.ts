@@ -74,11 +74,11 @@ export function registerApiKeys(app: FastifyInstance, options: ApiKeyOptions | u
     if (scope === 'open') return done()
     const key = authenticate(request, reply)
     if (key === undefined) return done(new NotAuthenticatedError())
-    if (scope === 'admin' && key.scope !== 'admin') return done(new InsufficientScopeError(key.scope, scope))
     request.apiKey = key
-    // Every later line of this request names the key; the key itself is never logged.
+    // Every later line of this request names the key (a refusal's too); the key itself is never logged.
     request.log = request.log.child({ apiKey: key.name })
     reply.log = request.log
+    if (scope === 'admin' && key.scope !== 'admin') return done(new InsufficientScopeError(key.scope, scope))
     done()
   })
 }
