@@ -14,7 +14,8 @@ const EXPOSED_HEADERS = [
 
 /**
  * CORS for the origins in CORS_ORIGINS (none: no CORS at all, as before). Another origin gets no CORS
- * header, not even on its preflight (which then finds no route: 404). Never credentials: keys travel in
+ * header, not even on its preflight (which then finds no route: 405, as
+ * without CORS). Never credentials: keys travel in
  * the Authorization header, which needs no credentials mode, so `*` is safe. The headers are set on the
  * reply in `onRequest`, so streams (streaming/stream-body.ts writes the reply's headers) carry them too.
  */

@@ -41,7 +41,9 @@ export function registerCrossSiteGuard(app: FastifyInstance, allowedOrigins: str
 /** Whether `origin` names the host the request was sent to (`Origin: null` never does). */
 function isOwnOrigin(origin: string, request: FastifyRequest): boolean {
   try {
-    return new URL(origin).host === request.host.toLowerCase()
+    const url = new URL(origin)
+    // Through URL both ways, so a default port written in one (`Host: example.com:443`) matches.
+    return url.host === new URL(`${url.protocol}//${request.host}`).host
   } catch {
     return false
   }
