@@ -1,12 +1,20 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { loadConfigOrExit } from './config.js'
+import { ConfigError, loadConfigOrExit } from './config.js'
+import { accessWarnings } from './plugins/access-control.js'
 import { SHUTDOWN_FLUSH_MS } from './plugins/graceful-shutdown.js'
 import { loggerOptions } from './plugins/logger.js'
 
 const config = loadConfigOrExit()
 
-const app = await buildApp(config, { logger: loggerOptions(config) })
+// A keys file that cannot be used stops the start like a bad variable.
+const app = await buildApp(config, { logger: loggerOptions(config) }).catch((error: unknown) => {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(1)
+})
+
+for (const warning of accessWarnings(config, app.apiKeysRequired)) app.log.warn(warning)
 
 if (!config.OPENAI_API_KEY) {
   app.log.warn('OPENAI_API_KEY is not set: /chat, /safe, /stream and /rag answers are 503 until it is')

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -158,6 +159,37 @@ describe('the server process', () => {
     const [code] = await once(server.child, 'exit')
     expect(code).toBe(1)
     expect(server.output()).toMatch(/Invalid configuration:\n\s+PORT: /)
+  })
+
+  it('refuses to start with an unusable keys file, naming it and the problem', async () => {
+    const directory = await temporaryDirectory('genai-keys-')
+    const keysFile = join(directory, 'keys.json')
+    await writeFile(keysFile, JSON.stringify({ keys: [{ name: 'web', scope: 'use', sha256: 'abc' }] }))
+    const server = await startServer({ API_KEYS_FILE: keysFile })
+    const [code] = await once(server.child, 'exit')
+    expect(code).toBe(1)
+    expect(server.output()).toMatch(/API_KEYS_FILE \(.*keys\.json\)\n\s+keys\.0\.sha256: must be the 64 hex/)
+  })
+
+  it('with keys, asks for one, and warns that stream tokens need a shared secret', async () => {
+    const key = 'gk_an-example-key-for-the-process-test-0000000'
+    const sha256 = createHash('sha256').update(key).digest('hex')
+    const server = await startServer({ API_KEY_HASHES: `web:use:${sha256}` })
+    const url = await listeningUrl(server)
+    const chat = (headers: Record<string, string>) =>
+      fetch(`${url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{}',
+      })
+    expect((await chat({})).status).toBe(401)
+    // 422: past the key check, on to the (empty) body.
+    expect((await chat({ authorization: `Bearer ${key}` })).status).toBe(422)
+    const warnings = logLines(server)
+      .filter((line) => line.level === 40)
+      .map((line) => String(line.msg))
+    expect(warnings).toContainEqual(expect.stringMatching(/^STREAM_TOKEN_SECRET is not set/))
+    expect(server.output()).not.toContain(key)
   })
 
   it('refuses to start on a document store built with other embeddings, naming both', async () => {

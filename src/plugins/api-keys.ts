@@ -16,6 +16,10 @@ export interface ApiKey {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether API keys are configured, so every route but the open ones needs one. */
+    apiKeysRequired: boolean
+  }
   interface FastifyRequest {
     /** The key that authenticated this request; undefined when keys are off (or on an open route). */
     apiKey: ApiKey | undefined
@@ -47,6 +51,7 @@ const BEARER = /^Bearer +(\S+) *$/i
  */
 export function registerApiKeys(app: FastifyInstance, options: ApiKeyOptions | undefined) {
   app.decorateRequest('apiKey', undefined)
+  app.decorate('apiKeysRequired', options !== undefined)
   if (options === undefined) return
   const { keys, streamTokenName, openDocs } = options
 
