@@ -19,11 +19,14 @@ export interface HttpLoad {
 /** The CPU that load generators (and the fake upstream) are pinned to; the server gets the other. */
 export const LOAD_CPU = '1'
 
-function wrkScript(method: string, body: string | undefined): string {
+function wrkScript(method: string, body: string | undefined, headers: Record<string, string>): string {
   const path = join(tmpdir(), `wrk-${process.pid}-${Math.random().toString(36).slice(2)}.lua`)
   const lines = [`wrk.method = "${method}"`]
   if (body !== undefined) {
     lines.push(`wrk.body = ${JSON.stringify(body)}`, 'wrk.headers["Content-Type"] = "application/json"')
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    lines.push(`wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)
   }
   writeFileSync(path, `${lines.join('\n')}\n`)
   return path
@@ -39,9 +42,9 @@ function toMs(value: string): number {
 /** wrk (C, epoll, one thread): requests/s and latency percentiles for one URL. */
 export async function wrk(
   url: string,
-  options: { connections: number; seconds: number; body?: string },
+  options: { connections: number; seconds: number; body?: string; headers?: Record<string, string> },
 ): Promise<HttpLoad> {
-  const script = wrkScript('POST', options.body)
+  const script = wrkScript('POST', options.body, options.headers ?? {})
   const { stdout } = await run('taskset', [
     '-c',
     LOAD_CPU,
@@ -84,6 +87,7 @@ export async function streamLoad(
   body: string,
   concurrency: number,
   seconds: number,
+  headers: Record<string, string> = {},
 ): Promise<StreamLoad> {
   const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 })
   const firstContent: number[] = []
@@ -95,7 +99,7 @@ export async function streamLoad(
         const started = performance.now()
         const response = await request(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...headers },
           body,
           dispatcher,
         })

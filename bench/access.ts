@@ -1,0 +1,148 @@
+/**
+ * `npm run bench:access`: what API keys (and CORS) cost per request, and what this branch costs with
+ * them off, against the same server built from `BENCH_BASE_REF` (default main), all in one run.
+ *
+ * Four gateway processes on one fake upstream (bench/fake-upstream.ts): `base` (the ref's build), `off`
+ * (this build, no keys: helmet and the cross-site check run, no key hook), `keys` (20 keys in
+ * API_KEY_HASHES, each request with its Authorization header) and `keys+cors` (the same with
+ * CORS_ORIGINS and an Origin header). As bench/gateway.ts: servers on CPU 0, load on CPU 1, rounds
+ * rotate the order, figures are medians over rounds and ratios the median of per-round ratios.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKey, hashKey } from '../src/plugins/key-ring.js'
+import { streamLoad, wrk } from './load.js'
+import { freePort, ROOT, type Running, startNode } from './processes.js'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const BASE_REF = process.env.BENCH_BASE_REF ?? 'main'
+
+console.log(`building this branch and ${BASE_REF}...`)
+execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' })
+// The ref's sources beside ours, built with our node_modules (its dependencies are a subset).
+const baseDirectory = join(tmpdir(), `bench-access-base-${process.pid}`)
+mkdirSync(baseDirectory)
+process.on('exit', () => rmSync(baseDirectory, { recursive: true, force: true }))
+execFileSync('sh', ['-c', `git archive ${BASE_REF} | tar -x -C ${baseDirectory}`], { cwd: ROOT })
+symlinkSync(join(ROOT, 'node_modules'), join(baseDirectory, 'node_modules'))
+execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: baseDirectory })
+
+const key = generateKey()
+const otherKeys = Array.from({ length: 19 }, (_, index) => `key${index}:use:${hashKey(generateKey())}`)
+const keysEnvironment = {
+  API_KEY_HASHES: [...otherKeys, `bench:use:${hashKey(key)}`].join(','),
+  STREAM_TOKEN_SECRET: 'x'.repeat(32),
+}
+const ORIGIN = 'https://app.example'
+
+const fake = await startNode('fake', ['--import', 'tsx', 'bench/fake-upstream.ts'], {
+  cpu: '1',
+  port: await freePort(),
+  env: { DELTAS: '20', DELAY_MS: '0' },
+})
+
+interface Variant {
+  server: Running
+  headers: Record<string, string>
+}
+
+async function gateway(name: string, directory: string, env: Record<string, string>): Promise<Running> {
+  return startNode(name, ['--max-semi-space-size=32', join(directory, 'dist/server.js')], {
+    cpu: '0',
+    port: await freePort(),
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
+      OPENAI_BASE_URL: `${fake.url}/v1`,
+      RAG_DATA_DIR: join(tmpdir(), `bench-access-rag-${name}`),
+      ...env,
+    },
+  })
+}
+
+const variants: Record<string, Variant> = {
+  base: { server: await gateway('base', baseDirectory, {}), headers: {} },
+  off: { server: await gateway('off', ROOT, {}), headers: {} },
+  keys: { server: await gateway('keys', ROOT, keysEnvironment), headers: { authorization: `Bearer ${key}` } },
+  'keys+cors': {
+    server: await gateway('keys-cors', ROOT, { ...keysEnvironment, CORS_ORIGINS: ORIGIN }),
+    headers: { authorization: `Bearer ${key}`, origin: ORIGIN },
+  },
+}
+const names = Object.keys(variants)
+
+const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'Say hi' }], model: 'gpt-4.1-mini' })
+const streamBody = JSON.stringify({ prompt: 'Say hi', model: 'gpt-4.1-mini' })
+
+type Figures = Record<string, number>
+const samples: Record<string, Figures[]> = Object.fromEntries(names.map((name) => [name, []]))
+
+async function measure({ server, headers }: Variant): Promise<Figures> {
+  const single = await wrk(`${server.url}/chat`, {
+    connections: 1,
+    seconds: SECONDS,
+    body: chatBody,
+    headers,
+  })
+  let cpu = server.cpuMs()
+  const chat = await wrk(`${server.url}/chat`, { connections: 64, seconds: SECONDS, body: chatBody, headers })
+  const chatCpuUs = ((server.cpuMs() - cpu) * 1000) / chat.requests
+  cpu = server.cpuMs()
+  const streams = await streamLoad(`${server.url}/stream`, streamBody, 64, SECONDS, headers)
+  const streamCpuUs = ((server.cpuMs() - cpu) * 1000) / streams.streams
+  return {
+    chatC1P50: single.p50Ms,
+    chatRps: chat.requestsPerSecond,
+    chatCpuUs,
+    streamsPerSecond: streams.streamsPerSecond,
+    streamCpuUs,
+  }
+}
+
+for (let round = 0; round < ROUNDS; round++) {
+  const order = [...names.slice(round % names.length), ...names.slice(0, round % names.length)]
+  for (const name of order) {
+    const figures = await measure(variants[name] as Variant)
+    samples[name]?.push(figures)
+    console.log(
+      `round ${round + 1}/${ROUNDS} ${name}: ${JSON.stringify(figures, (_k, v) => (typeof v === 'number' ? Number(v.toFixed(3)) : v))}`,
+    )
+  }
+}
+await Promise.all([...Object.values(variants).map((variant) => variant.server.stop()), fake.stop()])
+
+const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
+const median = (name: string, figure: string) =>
+  middle((samples[name] ?? []).map((f) => f[figure] ?? Number.NaN))
+/** The median over rounds of name / reference for `figure`. */
+const ratio = (name: string, reference: string, figure: string) =>
+  middle(
+    (samples[name] ?? []).map(
+      (f, round) => (f[figure] ?? Number.NaN) / (samples[reference]?.[round]?.[figure] ?? Number.NaN),
+    ),
+  )
+
+const FIGURES: [string, string, (value: number) => string][] = [
+  ['chatC1P50', '`/chat` c=1 p50', (value) => `${value.toFixed(2)} ms`],
+  ['chatRps', '`/chat` c=64 requests/s', (value) => value.toFixed(0)],
+  ['chatCpuUs', '`/chat` c=64 server CPU per request', (value) => `${value.toFixed(0)} µs`],
+  ['streamsPerSecond', '`/stream` c=64 streams/s', (value) => value.toFixed(0)],
+  ['streamCpuUs', '`/stream` c=64 server CPU per stream', (value) => `${value.toFixed(0)} µs`],
+]
+const rows = FIGURES.map(([figure, label, format]) => [
+  label,
+  ...names.map((name) => format(median(name, figure))),
+  `${ratio('off', 'base', figure).toFixed(3)}x`,
+  `${ratio('keys', 'off', figure).toFixed(3)}x`,
+  `${ratio('keys+cors', 'off', figure).toFixed(3)}x`,
+])
+const table = [
+  `| figure | ${names.join(' | ')} | off / base | keys / off | keys+cors / off |`,
+  `|---|${names.map(() => '---|').join('')}---|---|---|`,
+  ...rows.map((row) => `| ${row.join(' | ')} |`),
+].join('\n')
+console.log(`\n${ROUNDS} rounds of ${SECONDS} s, base = ${BASE_REF}\n\n${table}`)
