@@ -34,6 +34,7 @@ const wrongMethods = routes.flatMap(({ url, allowed }) =>
 describe('a known path asked with another method', () => {
   it('covers every route of the API', () => {
     expect(routes.map((route) => route.url).sort()).toEqual([
+      '/auth/stream-token',
       '/chat',
       '/documents',
       '/documents/sourdough',
