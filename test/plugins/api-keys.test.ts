@@ -6,6 +6,13 @@ import { openTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
 const fake = useFakeOpenAI()
 
 const chatBody = { messages: [{ role: 'user', content: 'hi' }] }
+/** `POST /chat` with `headers`, for app.inject. */
+const chat = (headers: Record<string, string> = {}) => ({
+  method: 'POST' as const,
+  url: '/chat',
+  payload: chatBody,
+  headers,
+})
 
 async function keyedApp(environment: Record<string, string> = {}) {
   return openTestApp(
@@ -19,7 +26,7 @@ async function keyedApp(environment: Record<string, string> = {}) {
 describe('API keys', () => {
   it('answers 401 Not authenticated with WWW-Authenticate: Bearer to a request without a key', async () => {
     const { app } = await keyedApp()
-    const response = await app.inject({ method: 'POST', url: '/chat', payload: chatBody })
+    const response = await app.inject(chat())
     expect(response.statusCode).toBe(401)
     expect(response.json()).toEqual({ detail: 'Not authenticated' })
     expect(response.headers['www-authenticate']).toBe('Bearer')
@@ -34,12 +41,7 @@ describe('API keys', () => {
     ['the key without a scheme', USE_KEY],
   ])('answers 401 with WWW-Authenticate to %s', async (_case, authorization) => {
     const { app } = await keyedApp()
-    const response = await app.inject({
-      method: 'POST',
-      url: '/chat',
-      payload: chatBody,
-      headers: { authorization },
-    })
+    const response = await app.inject(chat({ authorization }))
     expect(response.statusCode).toBe(401)
     expect(response.json()).toEqual({ detail: 'Not authenticated' })
     expect(response.headers['www-authenticate']).toBe('Bearer')
@@ -49,12 +51,7 @@ describe('API keys', () => {
   it('serves /chat to a use key, and to an admin key', async () => {
     const { app } = await keyedApp()
     for (const key of [USE_KEY, ADMIN_KEY]) {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/chat',
-        payload: chatBody,
-        headers: bearer(key),
-      })
+      const response = await app.inject(chat(bearer(key)))
       expect(response.statusCode).toBe(200)
     }
     expect(fake.upstream.received).toHaveLength(2)
@@ -62,12 +59,7 @@ describe('API keys', () => {
 
   it('accepts the scheme in any case, as RFC 9110 says', async () => {
     const { app } = await keyedApp()
-    const response = await app.inject({
-      method: 'POST',
-      url: '/chat',
-      payload: chatBody,
-      headers: { authorization: `bearer ${USE_KEY}` },
-    })
+    const response = await app.inject(chat({ authorization: `bearer ${USE_KEY}` }))
     expect(response.statusCode).toBe(200)
   })
 
@@ -115,26 +107,23 @@ describe('API keys', () => {
 
   it('serves a request sent from Swagger UI with the Authorize header', async () => {
     const { app } = await keyedApp()
-    const response = await app.inject({
-      method: 'POST',
-      url: '/chat',
-      payload: chatBody,
-      headers: {
+    const response = await app.inject(
+      chat({
         ...bearer(USE_KEY),
         host: 'localhost:8000',
         origin: 'http://localhost:8000',
         referer: 'http://localhost:8000/docs/',
         'sec-fetch-site': 'same-origin',
-      },
-    })
+      }),
+    )
     expect(response.statusCode).toBe(200)
   })
 
   it("logs the key's name on the request's lines, never the key or its header", async () => {
     const { app, logs, logText } = await keyedApp()
-    await app.inject({ method: 'POST', url: '/chat', payload: chatBody, headers: bearer(USE_KEY) })
+    await app.inject(chat(bearer(USE_KEY)))
     await app.inject({ method: 'POST', url: '/documents', payload: {}, headers: bearer(USE_KEY) })
-    await app.inject({ method: 'POST', url: '/chat', payload: chatBody, headers: bearer(`${ADMIN_KEY}x`) })
+    await app.inject(chat(bearer(`${ADMIN_KEY}x`)))
     const completed = logs.filter((line) => line.msg === 'request completed')
     expect(completed.map((line) => line.apiKey)).toEqual(['web', 'web', undefined])
     expect(logText()).not.toContain(USE_KEY)
@@ -155,12 +144,9 @@ describe('without API keys', () => {
     const { app } = await openTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url }), {
       store: emptyDocumentStore(),
     })
-    expect((await app.inject({ method: 'POST', url: '/chat', payload: chatBody })).statusCode).toBe(200)
+    expect((await app.inject(chat())).statusCode).toBe(200)
     expect((await app.inject({ method: 'DELETE', url: '/documents/some-id' })).statusCode).toBe(404)
-    expect(
-      (await app.inject({ method: 'POST', url: '/chat', payload: chatBody, headers: bearer('junk') }))
-        .statusCode,
-    ).toBe(200)
+    expect((await app.inject(chat(bearer('junk')))).statusCode).toBe(200)
   })
 
   it('answers POST /auth/stream-token 404, saying no token is needed', async () => {
