@@ -33,7 +33,7 @@ export function registerHttpMetrics(app: FastifyInstance, metrics: MetricSet) {
     return series
   }
 
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', function countResponse(request, reply, done) {
     // Methods are bounded by Node's parser, statuses by HTTP; routes are the app's own templates.
     const series = seriesOf(request.routeOptions.url ?? UNMATCHED, request.method, reply.statusCode)
     series.count.inc()
