@@ -31,6 +31,6 @@ export function samplesOf(samples: Sample[], name: string, labels: Record<string
 }
 
 /** The sum of the matching samples' values (0 when none match). */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function sumOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samplesOf(samples, name, labels).reduce((total, sample) => total + sample.value, 0)
 }

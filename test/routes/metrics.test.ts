@@ -5,7 +5,7 @@ import { emptyDocumentStore } from '../fakes/document-store.js'
 import { ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
 import { errorReply, longSseReply, sseReply } from '../fakes/openai.js'
 import { openTestApp, serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
-import { parseMetrics, type Sample, samplesOf, valueOf } from '../metrics-text.js'
+import { parseMetrics, type Sample, samplesOf, sumOf } from '../metrics-text.js'
 import { readSse } from '../sse-client.js'
 import { waitFor } from '../wait-for.js'
 
@@ -45,14 +45,14 @@ describe('GET /metrics: requests', () => {
     expect((await app.inject({ method: 'POST', url: '/chat', payload: hello })).statusCode).toBe(200)
     const samples = await scrape(app)
     const chat = { method: 'POST', route: '/chat', status_code: '200' }
-    expect(valueOf(samples, 'http_requests_total', chat)).toBe(1)
-    expect(valueOf(samples, 'http_request_duration_seconds_count', chat)).toBe(1)
+    expect(sumOf(samples, 'http_requests_total', chat)).toBe(1)
+    expect(sumOf(samples, 'http_request_duration_seconds_count', chat)).toBe(1)
     const call = { provider: 'openai', model: 'gpt-4.1-mini', kind: 'generate' }
-    expect(valueOf(samples, 'genai_upstream_request_duration_seconds_count', call)).toBe(1)
+    expect(sumOf(samples, 'genai_upstream_request_duration_seconds_count', call)).toBe(1)
     const tokens = { provider: 'openai', model: 'gpt-4.1-mini', key: 'anonymous' }
-    expect(valueOf(samples, 'genai_tokens_total', { ...tokens, direction: 'input' })).toBe(21)
-    expect(valueOf(samples, 'genai_tokens_total', { ...tokens, direction: 'output' })).toBe(10)
-    expect(valueOf(samples, 'genai_upstream_errors_total')).toBe(0)
+    expect(sumOf(samples, 'genai_tokens_total', { ...tokens, direction: 'input' })).toBe(21)
+    expect(sumOf(samples, 'genai_tokens_total', { ...tokens, direction: 'output' })).toBe(10)
+    expect(sumOf(samples, 'genai_upstream_errors_total')).toBe(0)
   })
 
   it('labels a route by its template, never by the raw URL, and requests no route took as "unmatched"', async () => {
@@ -65,9 +65,9 @@ describe('GET /metrics: requests', () => {
     expect(text).not.toContain('/no/such/path')
     const samples = parseMetrics(text)
     const documentRoute = { method: 'GET', route: '/documents/:id', status_code: '404' }
-    expect(valueOf(samples, 'http_requests_total', documentRoute)).toBe(1)
-    expect(valueOf(samples, 'http_requests_total', { route: 'unmatched', status_code: '404' })).toBe(1)
-    expect(valueOf(samples, 'http_requests_total', { route: 'unmatched', status_code: '405' })).toBe(1)
+    expect(sumOf(samples, 'http_requests_total', documentRoute)).toBe(1)
+    expect(sumOf(samples, 'http_requests_total', { route: 'unmatched', status_code: '404' })).toBe(1)
+    expect(sumOf(samples, 'http_requests_total', { route: 'unmatched', status_code: '405' })).toBe(1)
   })
 
   it('counts an upstream failure by its error code, and a retry by provider and model', async () => {
@@ -79,13 +79,9 @@ describe('GET /metrics: requests', () => {
     expect((await app.inject({ method: 'POST', url: '/safe', payload: safe })).statusCode).toBe(200)
     const samples = await scrape(app)
     const model = { provider: 'openai', model: 'gpt-4.1-mini' }
-    expect(valueOf(samples, 'genai_upstream_errors_total', { ...model, code: 'upstream_rate_limited' })).toBe(
-      1,
-    )
-    expect(valueOf(samples, 'genai_upstream_errors_total', { ...model, code: 'upstream_unavailable' })).toBe(
-      1,
-    )
-    expect(valueOf(samples, 'genai_upstream_retries_total', model)).toBe(1)
+    expect(sumOf(samples, 'genai_upstream_errors_total', { ...model, code: 'upstream_rate_limited' })).toBe(1)
+    expect(sumOf(samples, 'genai_upstream_errors_total', { ...model, code: 'upstream_unavailable' })).toBe(1)
+    expect(sumOf(samples, 'genai_upstream_retries_total', model)).toBe(1)
   })
 
   it("counts Ollama's tokens from prompt_eval_count and eval_count", async () => {
@@ -97,8 +93,8 @@ describe('GET /metrics: requests', () => {
       expect(answer.statusCode).toBe(200)
       const samples = await scrape(app)
       const tokens = { provider: 'ollama', model: 'llama3.2', key: 'anonymous' }
-      expect(valueOf(samples, 'genai_tokens_total', { ...tokens, direction: 'input' })).toBe(31)
-      expect(valueOf(samples, 'genai_tokens_total', { ...tokens, direction: 'output' })).toBe(10)
+      expect(sumOf(samples, 'genai_tokens_total', { ...tokens, direction: 'input' })).toBe(31)
+      expect(sumOf(samples, 'genai_tokens_total', { ...tokens, direction: 'output' })).toBe(10)
     } finally {
       await ollama.close()
     }
@@ -110,7 +106,7 @@ describe('GET /metrics: requests', () => {
       { name: 'genai_rate_limit_rejections_total', labels: {}, value: 0 },
     ])
     app.metrics.countRateLimitRejection()
-    expect(valueOf(await scrape(app), 'genai_rate_limit_rejections_total')).toBe(1)
+    expect(sumOf(await scrape(app), 'genai_rate_limit_rejections_total')).toBe(1)
   })
 
   it('counts document operations by operation and outcome', async () => {
@@ -124,11 +120,11 @@ describe('GET /metrics: requests', () => {
     expect((await app.inject({ method: 'GET', url: '/documents/unknown' })).statusCode).toBe(404)
     const samples = await scrape(app)
     const count = (operation: string, outcome: string) =>
-      valueOf(samples, 'genai_document_operations_total', { operation, outcome })
+      sumOf(samples, 'genai_document_operations_total', { operation, outcome })
     expect(count('list', 'error')).toBe(1)
     expect(count('get', 'ok')).toBe(1)
     const duration = { operation: 'list', outcome: 'error' }
-    expect(valueOf(samples, 'genai_document_operation_duration_seconds_count', duration)).toBe(1)
+    expect(sumOf(samples, 'genai_document_operation_duration_seconds_count', duration)).toBe(1)
   })
 
   it('includes the process metrics', async () => {
@@ -144,15 +140,15 @@ describe('GET /metrics: streams over real sockets', () => {
     expect((await readSse(await fetch(`${base}/stream?prompt=hi`))).last).toEqual({ done: true })
     await waitFor(() => app.streams.size === 0)
     const samples = await scrape(app)
-    expect(valueOf(samples, 'genai_streams_active')).toBe(0)
-    expect(valueOf(samples, 'genai_stream_first_token_seconds_count')).toBe(1)
-    expect(valueOf(samples, 'genai_stream_duration_seconds_count')).toBe(1)
-    expect(valueOf(samples, 'genai_streams_aborted_total')).toBe(0)
-    expect(valueOf(samples, 'genai_streams_failed_total')).toBe(0)
+    expect(sumOf(samples, 'genai_streams_active')).toBe(0)
+    expect(sumOf(samples, 'genai_stream_first_token_seconds_count')).toBe(1)
+    expect(sumOf(samples, 'genai_stream_duration_seconds_count')).toBe(1)
+    expect(sumOf(samples, 'genai_streams_aborted_total')).toBe(0)
+    expect(sumOf(samples, 'genai_streams_failed_total')).toBe(0)
     const stream = { provider: 'openai', kind: 'stream' }
-    expect(valueOf(samples, 'genai_upstream_request_duration_seconds_count', stream)).toBe(1)
-    expect(valueOf(samples, 'genai_tokens_total', { direction: 'output' })).toBe(10)
-    expect(valueOf(samples, 'http_requests_total', { route: '/stream', status_code: '200' })).toBe(1)
+    expect(sumOf(samples, 'genai_upstream_request_duration_seconds_count', stream)).toBe(1)
+    expect(sumOf(samples, 'genai_tokens_total', { direction: 'output' })).toBe(10)
+    expect(sumOf(samples, 'http_requests_total', { route: '/stream', status_code: '200' })).toBe(1)
   })
 
   it('a stream the client leaves: active while open, then counted as aborted, not as failed', async () => {
@@ -161,14 +157,14 @@ describe('GET /metrics: streams over real sockets', () => {
     const controller = new AbortController()
     const response = await fetch(`${base}/stream?prompt=hi`, { signal: controller.signal })
     await (response.body as ReadableStream<Uint8Array>).getReader().read()
-    expect(valueOf(await scrape(app), 'genai_streams_active')).toBe(1)
+    expect(sumOf(await scrape(app), 'genai_streams_active')).toBe(1)
     controller.abort()
     await waitFor(() => app.streams.size === 0)
     const samples = await scrape(app)
-    expect(valueOf(samples, 'genai_streams_active')).toBe(0)
-    expect(valueOf(samples, 'genai_streams_aborted_total')).toBe(1)
-    expect(valueOf(samples, 'genai_streams_failed_total')).toBe(0)
-    expect(valueOf(samples, 'genai_upstream_errors_total')).toBe(0)
+    expect(sumOf(samples, 'genai_streams_active')).toBe(0)
+    expect(sumOf(samples, 'genai_streams_aborted_total')).toBe(1)
+    expect(sumOf(samples, 'genai_streams_failed_total')).toBe(0)
+    expect(sumOf(samples, 'genai_upstream_errors_total')).toBe(0)
   })
 
   it('a stream that fails after it began: counted as failed by its error code', async () => {
@@ -178,8 +174,8 @@ describe('GET /metrics: streams over real sockets', () => {
     expect(stream.last).toMatchObject({ error: 'stream_error' })
     await waitFor(() => app.streams.size === 0)
     const samples = await scrape(app)
-    expect(valueOf(samples, 'genai_streams_failed_total', { code: 'upstream_unavailable' })).toBe(1)
-    expect(valueOf(samples, 'genai_upstream_errors_total', { code: 'upstream_unavailable' })).toBe(1)
+    expect(sumOf(samples, 'genai_streams_failed_total', { code: 'upstream_unavailable' })).toBe(1)
+    expect(sumOf(samples, 'genai_upstream_errors_total', { code: 'upstream_unavailable' })).toBe(1)
   })
 
   it('a stream whose first attempt failed: the retry is counted, the stream is not a failure', async () => {
@@ -189,9 +185,9 @@ describe('GET /metrics: streams over real sockets', () => {
     expect((await readSse(await fetch(`${base}/stream?prompt=hi`))).last).toEqual({ done: true })
     await waitFor(() => app.streams.size === 0)
     const samples = await scrape(app)
-    expect(valueOf(samples, 'genai_upstream_retries_total', { provider: 'openai' })).toBe(1)
-    expect(valueOf(samples, 'genai_upstream_errors_total', { code: 'upstream_unavailable' })).toBe(1)
-    expect(valueOf(samples, 'genai_streams_failed_total')).toBe(0)
+    expect(sumOf(samples, 'genai_upstream_retries_total', { provider: 'openai' })).toBe(1)
+    expect(sumOf(samples, 'genai_upstream_errors_total', { code: 'upstream_unavailable' })).toBe(1)
+    expect(sumOf(samples, 'genai_streams_failed_total')).toBe(0)
   })
 })
 
