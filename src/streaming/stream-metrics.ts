@@ -24,7 +24,7 @@ export interface StreamMeter {
  * as the client gets it. No per-event cost beyond one comparison until the first text.
  */
 export function streamMetrics(meter: StreamMeter): Stage {
-  let startedAt = 0
+  let startedAt: number | undefined
   let textSeen = false
   return {
     start() {
@@ -35,7 +35,7 @@ export function streamMetrics(meter: StreamMeter): Stage {
       if (event.type === 'failure') {
         if (event.error instanceof ClientClosedRequestError) meter.abortedByClient()
         else meter.failed(event.error)
-      } else if (!textSeen && event.part.type === 'text-delta') {
+      } else if (!textSeen && event.part.type === 'text-delta' && startedAt !== undefined) {
         textSeen = true
         meter.firstText((performance.now() - startedAt) / 1000)
       }
@@ -43,7 +43,7 @@ export function streamMetrics(meter: StreamMeter): Stage {
     },
     close() {
       // A stream ended by a stage before this one started was never counted as opened.
-      if (startedAt === 0) return
+      if (startedAt === undefined) return
       meter.closed((performance.now() - startedAt) / 1000)
     },
   }

@@ -204,7 +204,9 @@ describe('METRICS_ENABLED=false', () => {
   it('gives the services no meters (no provider wrapper, stream stage or document meter), unlike when on', async () => {
     const off = Fastify()
     const on = Fastify()
-    onTestFinished(() => Promise.all([off.close(), on.close()]))
+    onTestFinished(async () => {
+      await Promise.all([off.close(), on.close()])
+    })
     expect(registerMetrics(off, testConfig({ METRICS_ENABLED: 'false' }))).toBeUndefined()
     expect(registerMetrics(on, testConfig())).toMatchObject({ streams: expect.any(Object) })
     await Promise.all([off.ready(), on.ready()])
