@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { LOAD_CPU, streamLoad, wrk } from './load.js'
-import { freePort, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -29,15 +29,7 @@ const gateway = async (mode: Mode) =>
   startNode(`gateway-metrics-${mode}`, ['--max-semi-space-size=32', 'dist/server.js'], {
     cpu: SERVER_CPU,
     port: await freePort(),
-    env: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
-      OPENAI_BASE_URL: `${fake.url}/v1`,
-      OLLAMA_HOST: fake.url,
-      RAG_DATA_DIR: '/tmp/bench-rag-data',
-      METRICS_ENABLED: mode === 'on' ? 'true' : 'false',
-    },
+    env: { ...gatewayEnvironment(fake.url), METRICS_ENABLED: mode === 'on' ? 'true' : 'false' },
   })
 const servers: Record<Mode, Running> = { on: await gateway('on'), off: await gateway('off') }
 

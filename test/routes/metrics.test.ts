@@ -4,6 +4,7 @@ import { registerMetrics } from '../../src/plugins/metrics/index.js'
 import { emptyDocumentStore } from '../fakes/document-store.js'
 import { ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
 import { errorReply, longSseReply, sseReply } from '../fakes/openai.js'
+import type { UpstreamReply } from '../fakes/upstream.js'
 import { openTestApp, serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
 import { parseMetrics, type Sample, samplesOf, sumOf } from '../metrics-text.js'
 import { readSse } from '../sse-client.js'
@@ -133,13 +134,23 @@ describe('GET /metrics: requests', () => {
   })
 })
 
+/** An app listening on loopback, its fake OpenAI answering `reply`; closed after the test. */
+async function serveAnswering(reply: UpstreamReply) {
+  fake.upstream.reset(reply)
+  return serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url }))
+}
+
+/** The metrics once every stream of `app` is over. */
+async function afterStreams(app: App): Promise<Sample[]> {
+  await waitFor(() => app.streams.size === 0)
+  return scrape(app)
+}
+
 describe('GET /metrics: streams over real sockets', () => {
   it('a completed stream: counted once, its first token and duration timed, none active after', async () => {
-    fake.upstream.reset(sseReply())
-    const { app, base } = await serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url }))
+    const { app, base } = await serveAnswering(sseReply())
     expect((await readSse(await fetch(`${base}/stream?prompt=hi`))).last).toEqual({ done: true })
-    await waitFor(() => app.streams.size === 0)
-    const samples = await scrape(app)
+    const samples = await afterStreams(app)
     expect(sumOf(samples, 'genai_streams_active')).toBe(0)
     expect(sumOf(samples, 'genai_stream_first_token_seconds_count')).toBe(1)
     expect(sumOf(samples, 'genai_stream_duration_seconds_count')).toBe(1)
@@ -152,15 +163,13 @@ describe('GET /metrics: streams over real sockets', () => {
   })
 
   it('a stream the client leaves: active while open, then counted as aborted, not as failed', async () => {
-    fake.upstream.reset(longSseReply(2_000, 'word ', { delayMs: 20 }))
-    const { app, base } = await serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url }))
+    const { app, base } = await serveAnswering(longSseReply(2_000, 'word ', { delayMs: 20 }))
     const controller = new AbortController()
     const response = await fetch(`${base}/stream?prompt=hi`, { signal: controller.signal })
     await (response.body as ReadableStream<Uint8Array>).getReader().read()
     expect(sumOf(await scrape(app), 'genai_streams_active')).toBe(1)
     controller.abort()
-    await waitFor(() => app.streams.size === 0)
-    const samples = await scrape(app)
+    const samples = await afterStreams(app)
     expect(sumOf(samples, 'genai_streams_active')).toBe(0)
     expect(sumOf(samples, 'genai_streams_aborted_total')).toBe(1)
     expect(sumOf(samples, 'genai_streams_failed_total')).toBe(0)
@@ -168,23 +177,19 @@ describe('GET /metrics: streams over real sockets', () => {
   })
 
   it('a stream that fails after it began: counted as failed by its error code', async () => {
-    fake.upstream.reset(sseReply('openai-responses-stream-failed.sse'))
-    const { app, base } = await serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url }))
+    const { app, base } = await serveAnswering(sseReply('openai-responses-stream-failed.sse'))
     const stream = await readSse(await fetch(`${base}/stream?prompt=hi`))
     expect(stream.last).toMatchObject({ error: 'stream_error' })
-    await waitFor(() => app.streams.size === 0)
-    const samples = await scrape(app)
+    const samples = await afterStreams(app)
     expect(sumOf(samples, 'genai_streams_failed_total', { code: 'upstream_unavailable' })).toBe(1)
     expect(sumOf(samples, 'genai_upstream_errors_total', { code: 'upstream_unavailable' })).toBe(1)
   })
 
   it('a stream whose first attempt failed: the retry is counted, the stream is not a failure', async () => {
-    fake.upstream.reset(sseReply())
+    const { app, base } = await serveAnswering(sseReply())
     fake.upstream.enqueue(errorReply(503))
-    const { app, base } = await serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url }))
     expect((await readSse(await fetch(`${base}/stream?prompt=hi`))).last).toEqual({ done: true })
-    await waitFor(() => app.streams.size === 0)
-    const samples = await scrape(app)
+    const samples = await afterStreams(app)
     expect(sumOf(samples, 'genai_upstream_retries_total', { provider: 'openai' })).toBe(1)
     expect(sumOf(samples, 'genai_upstream_errors_total', { code: 'upstream_unavailable' })).toBe(1)
     expect(sumOf(samples, 'genai_streams_failed_total')).toBe(0)
