@@ -4,8 +4,8 @@ export const OTHER = 'other'
 /**
  * The series of one label whose values come from outside (a model name a client chose), bounded: the
  * first `limit` distinct values get their own, every later one shares OTHER's. Also the cache of each
- * value's label children: prom-client's `labels(...)` hashes its arguments on every call, a Map lookup
- * here does not (BENCHMARKS.md, "Metrics").
+ * value's label children, so `labels(...)` (which validates and copies its arguments) runs once per
+ * value, not per call (BENCHMARKS.md, "Metrics").
  */
 export class BoundedSeries<T> {
   readonly #byValue = new Map<string, T>()

@@ -13,7 +13,8 @@ interface RequestSeries {
 /**
  * Counts and times every response by method, route template and status, in one `onResponse` hook (it
  * runs for streamed replies too, when their response finishes). Label children are cached per
- * route, method and status in nested Maps: no string is built and no labels are hashed per request.
+ * route, method and status in nested Maps: no string is built per request and `labels(...)` runs once
+ * per series.
  */
 export function registerHttpMetrics(app: FastifyInstance, metrics: MetricSet) {
   const byRoute = new Map<string, Map<string, Map<number, RequestSeries>>>()
