@@ -1,5 +1,6 @@
 /**
- * `npm run bench:metrics-profile`: the share of CPU the metrics take on the /chat path, from a V8 CPU
+ * `npm run bench:metrics-profile`: the share of CPU the metrics take on the /chat path (`BENCH_ROUTE=stream`:
+ * /stream, 20 deltas), from a V8 CPU
  * profile of one process. A share within one profile does not move with a noisy neighbour the way
  * requests/s between two processes does (bench/metrics-overhead.ts), so it says what the metrics cost
  * even on a busy machine. The app (metrics on), the fake OpenAI and the injected load share the process:
@@ -9,7 +10,7 @@ import { Session } from 'node:inspector/promises'
 import { buildApp } from '../src/app.js'
 import { parseConfig } from '../src/config.js'
 import { emptyDocumentStore } from '../test/fakes/document-store.js'
-import { startFakeOpenAI } from '../test/fakes/openai.js'
+import { longSseReply, startFakeOpenAI } from '../test/fakes/openai.js'
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 16_000)
 const CONCURRENCY = 16
@@ -22,12 +23,20 @@ interface ProfileNode {
 const fake = await startFakeOpenAI()
 const config = parseConfig({ OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: fake.url, LOG_LEVEL: 'silent' })
 const app = await buildApp(config, { store: emptyDocumentStore() })
-const payload = { messages: [{ role: 'user', content: 'hi' }], model: 'gpt-4.1-mini' }
+const ROUTE = process.env.BENCH_ROUTE === 'stream' ? '/stream' : '/chat'
+// /stream: the recorded stream stretched to 20 deltas, as bench/fake-upstream.ts answers.
+if (ROUTE === '/stream') fake.reset(longSseReply(20))
+const payload =
+  ROUTE === '/stream'
+    ? { prompt: 'hi', model: 'gpt-4.1-mini' }
+    : { messages: [{ role: 'user', content: 'hi' }], model: 'gpt-4.1-mini' }
 const load = (requests: number) =>
   Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      for (let index = 0; index < requests / CONCURRENCY; index++)
-        await app.inject({ method: 'POST', url: '/chat', payload })
+      for (let index = 0; index < requests / CONCURRENCY; index++) {
+        const response = await app.inject({ method: 'POST', url: ROUTE, payload })
+        if (response.statusCode !== 200) throw new Error(`${ROUTE} answered ${response.statusCode}`)
+      }
     }),
   )
 
@@ -59,5 +68,5 @@ for (const [index, id] of (profile.samples ?? []).entries()) {
   byPart.set(part, (byPart.get(part) ?? 0) + micros)
   total += micros
 }
-console.log(`${REQUESTS} /chat requests, self time by part of the CPU profile:`)
+console.log(`${REQUESTS} ${ROUTE} requests, self time by part of the CPU profile (idle excluded):`)
 for (const [part, micros] of byPart) console.log(`  ${part}: ${((micros / total) * 100).toFixed(2)} %`)
