@@ -8,6 +8,15 @@ const optionalString = z.preprocess(emptyAsUndefined, z.string().optional())
 const integer = (defaultValue: number, min: number, max: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(defaultValue))
 
+const boolean = (defaultValue: boolean) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+      .transform((value) => value === 'true' || value === '1')
+      .default(defaultValue),
+  )
+
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
 const urlWithDefault = (defaultValue: string) =>
@@ -101,6 +110,16 @@ export const configSchema = z
     // How long in-flight requests and streams get to finish on shutdown before they are answered 503.
     SHUTDOWN_GRACE_MS: integer(5_000, 0, 600_000),
     // --- end of server bounds ---
+
+    // --- Metrics and readiness (README "Metrics and readiness") ---
+    // Off: no /metrics route, and no hook or stream stage is installed at all.
+    METRICS_ENABLED: boolean(true),
+    // When set, /metrics asks for `Authorization: Bearer <token>`; masked like the API key.
+    METRICS_TOKEN: optionalString,
+    // `model` comes from the client: the first N distinct names get their own series, later ones "other".
+    METRICS_MODEL_LABELS: integer(100, 1, 10_000),
+    // Each /ready check (the document store answering, later Redis) gets this long before it counts as failed.
+    READINESS_TIMEOUT_MS: integer(2_000, 1, 60_000),
   })
   .refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
     path: ['HEADERS_TIMEOUT_MS'],
@@ -134,12 +153,13 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>
 
 /**
- * The configured values that must never be shown or logged, whatever their shape: the API key, and the
+ * The configured values that must never be shown or logged, whatever their shape: the API key, the
+ * metrics token, and the
  * credentials in any configured URL (a database password; a gateway's or Ollama proxy's token, which
  * sits in the user name when the URL has no password: `https://<token>@host`).
  */
 export function secretsOf(config: Config): string[] {
-  const secrets = [config.OPENAI_API_KEY]
+  const secrets = [config.OPENAI_API_KEY, config.METRICS_TOKEN]
   for (const url of [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL]) {
     if (url === undefined) continue
     const { username, password } = new URL(url)
