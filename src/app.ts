@@ -7,8 +7,10 @@ import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
 import { InFlightRequests } from './plugins/in-flight-requests.js'
 import { RequestLog } from './plugins/logger.js'
+import { registerMetrics } from './plugins/metrics/index.js'
 import { registerNotFound } from './plugins/not-found.js'
 import { registerOpenApi } from './plugins/openapi.js'
+import { registerReadiness } from './plugins/readiness.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
 import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
@@ -21,7 +23,9 @@ import chatRoutes from './routes/chat.js'
 import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
 import localRoutes from './routes/local.js'
+import metricsRoutes from './routes/metrics.js'
 import ragRoutes from './routes/rag.js'
+import readyRoutes from './routes/ready.js'
 import safeRoutes from './routes/safe.js'
 import streamRoutes from './routes/stream.js'
 
@@ -69,7 +73,12 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   await routeAccess.withDefaultScope('docs', () => registerOpenApi(app))
 
-  await registerServices(app, config, options)
+  const meters = registerMetrics(app, config)
+  await registerServices(app, config, options, meters)
+  registerReadiness(app, config.READINESS_TIMEOUT_MS)
+  // Parsed at boot (loadConfigOrExit): a server that is running has a valid configuration.
+  app.readiness.add('config', async () => {})
+  app.readiness.add('documents', () => app.documents.ping())
   registerGracefulShutdown(app, {
     inFlight,
     streams: app.streams.registry,
@@ -77,6 +86,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   })
 
   await app.register(healthRoutes)
+  await app.register(readyRoutes)
+  if (config.METRICS_ENABLED) await app.register(metricsRoutes, { token: config.METRICS_TOKEN })
   await app.register(authRoutes)
   await app.register(chatRoutes)
   await app.register(safeRoutes)

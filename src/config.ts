@@ -13,8 +13,8 @@ const boolean = (defaultValue: boolean) =>
     emptyAsUndefined,
     z
       .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-      .default(defaultValue ? 'true' : 'false')
-      .transform((value) => value === 'true' || value === '1'),
+      .transform((value) => value === 'true' || value === '1')
+      .default(defaultValue),
   )
 
 /** A comma list of browser origins (`https://app.example.com`), or `*` alone for any origin. */
@@ -138,6 +138,16 @@ export const configSchema = z
     SHUTDOWN_GRACE_MS: integer(5_000, 0, 600_000),
     // --- end of server bounds ---
 
+    // --- Metrics and readiness (README "Metrics and readiness") ---
+    // Off: no /metrics route, and no hook or stream stage is installed at all.
+    METRICS_ENABLED: boolean(true),
+    // When set, /metrics asks for `Authorization: Bearer <token>`; masked like the API key.
+    METRICS_TOKEN: optionalString,
+    // `model` comes from the client: the first N distinct names get their own series, later ones "other".
+    METRICS_MODEL_LABELS: integer(100, 1, 10_000),
+    // Each /ready check (the document store answering, later Redis) gets this long before it counts as failed.
+    READINESS_TIMEOUT_MS: integer(2_000, 1, 60_000),
+
     // --- Access: API keys, stream tokens, CORS (README "API keys and scopes", "CORS and cross-site") ---
     // Keys are read at boot by plugins/key-ring.ts: a JSON keys file and/or `name:scope:sha256` entries.
     API_KEYS_FILE: optionalString,
@@ -184,12 +194,13 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>
 
 /**
- * The configured values that must never be shown or logged, whatever their shape: the API key, and the
+ * The configured values that must never be shown or logged, whatever their shape: the API key, the
+ * metrics token, and the
  * credentials in any configured URL (a database password; a gateway's or Ollama proxy's token, which
  * sits in the user name when the URL has no password: `https://<token>@host`).
  */
 export function secretsOf(config: Config): string[] {
-  const secrets = [config.OPENAI_API_KEY, config.STREAM_TOKEN_SECRET]
+  const secrets = [config.OPENAI_API_KEY, config.METRICS_TOKEN, config.STREAM_TOKEN_SECRET]
   for (const url of [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL]) {
     if (url === undefined) continue
     const { username, password } = new URL(url)

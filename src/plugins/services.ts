@@ -9,9 +9,10 @@ import { createRetryPolicy, type RetryPolicy } from '../providers/retry.js'
 import { createDocuments } from '../rag/create-documents.js'
 import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
-import { ChatService } from '../services/chat-service.js'
+import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { RagService } from '../services/rag-service.js'
 import { Streams } from '../streaming/streams.js'
+import type { ServiceMeters } from './metrics/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,11 +58,15 @@ class UnconfiguredProvider implements ChatProvider {
   }
 }
 
-/** Builds the services from the config (providers on one connection pool) and decorates the app with them. */
+/**
+ * Builds the services from the config (providers on one connection pool) and decorates the app with them;
+ * with `meters`, the providers, streams and document library report to the metrics.
+ */
 export async function registerServices(
   app: FastifyInstance,
   config: Config,
   overrides: ServiceOverrides = {},
+  meters?: ServiceMeters,
 ) {
   const dispatcher = createConnectionPool(config.UPSTREAM_MAX_CONNECTIONS)
   app.addHook('onClose', async () => dispatcher.close())
@@ -82,7 +87,12 @@ export async function registerServices(
       }
     : undefined
   const ollama = { host: config.OLLAMA_HOST, ...upstream }
-  const documents = await createDocuments(config, { openai, ollama, store: overrides.store })
+  const documents = await createDocuments(config, {
+    openai,
+    ollama,
+    store: overrides.store,
+    meter: meters?.documents,
+  })
   app.addHook('onClose', async () => documents.close())
 
   const retry =
@@ -99,12 +109,16 @@ export async function registerServices(
       idleMs: config.STREAM_IDLE_TIMEOUT_MS,
       totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
     },
+    meter: meters?.streams,
   })
+  const metered = (provider: ChatProvider, name: ModelHost) => meters?.provider(provider, name) ?? provider
   const providers = {
-    openai:
+    openai: metered(
       overrides.openai ??
-      (openai ? new OpenAIProvider(openai) : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
-    ollama: overrides.ollama ?? new OllamaProvider(ollama),
+        (openai ? new OpenAIProvider(openai) : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
+      'openai',
+    ),
+    ollama: metered(overrides.ollama ?? new OllamaProvider(ollama), 'ollama'),
   }
 
   app.decorate('config', config)

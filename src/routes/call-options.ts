@@ -3,5 +3,10 @@ import type { CallOptions } from '../providers/provider.js'
 
 /** What a service call needs from the request it serves (plugins/request-context.ts sets it up). */
 export function callOptions(request: FastifyRequest): CallOptions {
-  return { signal: request.clientSignal, requestId: request.id, timing: request.timing }
+  return {
+    signal: request.clientSignal,
+    requestId: request.id,
+    timing: request.timing,
+    apiKeyName: request.apiKeyName,
+  }
 }

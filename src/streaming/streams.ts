@@ -3,6 +3,7 @@ import type { RetryPolicy } from '../providers/retry.js'
 import { deadlines } from './deadlines.js'
 import type { Stage } from './pipeline.js'
 import { fixedSource, providerSource, type SourceOpener } from './source.js'
+import { type StreamMeter, streamMetrics } from './stream-metrics.js'
 import { StreamRegistry } from './stream-registry.js'
 import { StreamSession } from './stream-session.js'
 
@@ -19,12 +20,14 @@ export interface StreamsOptions {
   limits: StreamLimits
   /** Retries attempts until the first part. */
   retry: RetryPolicy
+  /** Receives each stream's life (metrics); undefined: no metrics stage at all. */
+  meter?: StreamMeter
 }
 
 /**
  * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
- * attempts until the first part), then its stages in order: deadlines, then the stages later
- * capabilities add. The wire format is the route's choice (stream-body.ts).
+ * attempts until the first part), then its stages in order: deadlines, the stages later
+ * capabilities add, and metrics when they are on. The wire format is the route's choice (stream-body.ts).
  */
 export class Streams {
   readonly #options: StreamsOptions
@@ -48,6 +51,7 @@ export class Streams {
       request,
       requestId: call.requestId,
       timing: call.timing,
+      apiKeyName: call.apiKeyName,
       retry,
       firstEventMs: limits.firstEventMs,
     })
@@ -67,6 +71,8 @@ export class Streams {
   }
 
   #stages(): Stage[] {
-    return [deadlines(this.#options.limits)]
+    const { limits, meter } = this.#options
+    // Metrics last: they see every failure the stages before raise, and text as the client gets it.
+    return meter ? [deadlines(limits), streamMetrics(meter)] : [deadlines(limits)]
   }
 }

@@ -83,9 +83,11 @@ describe('API keys', () => {
     expect((await app.inject(remove)).statusCode).toBe(401)
   })
 
-  it('leaves /health, /docs and /openapi.json open, and an unknown URL a plain 404', async () => {
+  it('leaves /health, /ready, /metrics, /docs and /openapi.json open, and an unknown URL a plain 404', async () => {
     const { app } = await keyedApp()
     expect((await app.inject({ url: '/health' })).statusCode).toBe(200)
+    expect((await app.inject({ url: '/ready' })).statusCode).toBe(200)
+    expect((await app.inject({ url: '/metrics' })).statusCode).toBe(200)
     expect((await app.inject({ url: '/docs/' })).statusCode).toBe(200)
     expect((await app.inject({ url: '/docs/static/swagger-ui.css' })).statusCode).toBe(200)
     expect((await app.inject({ url: '/openapi.json' })).statusCode).toBe(200)
@@ -168,6 +170,8 @@ describe('routes', () => {
     const scopeOf = (method: string, url: string) =>
       routes.find((route) => route.method === method && route.url === url)?.scope
     expect(scopeOf('GET', '/health')).toBe('open')
+    expect(scopeOf('GET', '/ready')).toBe('open')
+    expect(scopeOf('GET', '/metrics')).toBe('open')
     expect(scopeOf('OPTIONS', '*')).toBe('open')
     expect(scopeOf('GET', '/docs/')).toBe('docs')
     expect(scopeOf('POST', '/chat')).toBe('use')
