@@ -5,7 +5,7 @@
  * Four gateway processes on one fake upstream (bench/fake-upstream.ts): `base` (the ref's build), `off`
  * (this build, no keys: helmet and the cross-site check run, no key hook), `keys` (20 keys in
  * API_KEY_HASHES, each request with its Authorization header) and `keys+cors` (the same with
- * CORS_ORIGINS and an Origin header). As bench/gateway.ts: servers on CPU 0, load on CPU 1, rounds
+ * CORS_ORIGINS and an Origin header). After a discarded warm-up round, as bench/gateway.ts: servers on CPU 0, load on CPU 1, rounds
  * rotate the order, figures are medians over rounds and ratios the median of per-round ratios.
  */
 import { execFileSync } from 'node:child_process'
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKey, hashKey } from '../src/plugins/key-ring.js'
 import { streamLoad, wrk } from './load.js'
-import { freePort, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -53,11 +53,9 @@ async function gateway(name: string, directory: string, env: Record<string, stri
   return startNode(name, ['--max-semi-space-size=32', join(directory, 'dist/server.js')], {
     cpu: '0',
     port: await freePort(),
+    // Each its own data folder: four processes must not share one LanceDB store.
     env: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
-      OPENAI_BASE_URL: `${fake.url}/v1`,
+      ...gatewayEnvironment(fake.url),
       RAG_DATA_DIR: join(tmpdir(), `bench-access-rag-${name}`),
       ...env,
     },
@@ -103,6 +101,8 @@ async function measure({ server, headers }: Variant): Promise<Figures> {
   }
 }
 
+// A discarded warm-up per process first: each starts cold, and the first measured would pay its JIT.
+for (const name of names) await measure(variants[name] as Variant)
 for (let round = 0; round < ROUNDS; round++) {
   const order = [...names.slice(round % names.length), ...names.slice(0, round % names.length)]
   for (const name of order) {
