@@ -67,7 +67,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   // Access: before any route (each declares its scope), CORS before the key check (a preflight carries
   // no key), the key check before the rate limiter (which counts per key).
   const routeAccess = registerRouteAccess(app)
-  await registerSecurityHeaders(app)
+  registerSecurityHeaders(app)
   await registerCors(app, routeAccess, config.CORS_ORIGINS)
   registerAccessControl(app, config, options.now)
 
