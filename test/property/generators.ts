@@ -12,7 +12,7 @@ type Path = (string | number)[]
 /** Every place in a JSON value, the root included. */
 function pathsOf(value: unknown, prefix: Path = []): Path[] {
   if (value === null || typeof value !== 'object') return [prefix]
-  const keys: (string | number)[] = Array.isArray(value) ? value.map((_, index) => index) : Object.keys(value)
+  const keys: (string | number)[] = Array.isArray(value) ? Array.from(value.keys()) : Object.keys(value)
   return [
     prefix,
     ...keys.flatMap((key) => pathsOf((value as Record<string | number, unknown>)[key], [...prefix, key])),
@@ -76,7 +76,8 @@ function oversized(old: unknown): unknown {
 
 function apply(body: unknown, change: Change): unknown {
   if (change.kind === 'field') {
-    const base = body !== null && typeof body === 'object' ? body : {}
+    // A field of an object: on an array, `constructor` would break the array's own methods.
+    const base = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {}
     return replaceAt(base, [change.name], () => change.value)
   }
   const paths = pathsOf(body)
