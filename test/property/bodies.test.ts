@@ -1,17 +1,13 @@
 import fc from 'fast-check'
 import { describe, it } from 'vitest'
 import { accept, contentType, encode, encoding, mutatedBody } from './generators.js'
-import { expectAlive, expectWellFormed, useFuzzedApp } from './harness.js'
-import { nameOf, OPERATIONS } from './operations.js'
-
-/** Runs per operation: ~40 keeps the whole property suite within its budget on two cores. */
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 40)
-const TIMEOUT_MS = 60_000
+import { expectAlive, expectWellFormed, RUNS, TIMEOUT_MS, useFuzzedApp } from './harness.js'
+import { OPERATIONS, rows } from './operations.js'
 
 const context = useFuzzedApp()
 
 describe('generated and mutated bodies never get a 5xx, and errors are {"detail"}', () => {
-  it.each(OPERATIONS.map((operation) => [nameOf(operation), operation] as const))(
+  it.each(rows(OPERATIONS))(
     '%s',
     async (_name, operation) => {
       const path = operation.params.reduce(

@@ -140,7 +140,8 @@ export function encode(
   }
 }
 
-const printable = (maxLength: number) =>
+/** Printable ASCII, as header values allow. */
+export const printable = (maxLength: number) =>
   fc.string({
     unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
     maxLength,

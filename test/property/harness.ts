@@ -8,6 +8,11 @@ import { okReply, openAIWithEmbeddings, sseReply, startFakeOpenAI } from '../fak
 import type { FakeUpstream, ReceivedRequest, UpstreamReply } from '../fakes/upstream.js'
 import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
 
+/** Runs per operation and property: 40 keep the property suite near 25 s on two cores. */
+export const RUNS = Number(process.env.PROPERTY_RUNS ?? 40)
+/** For one operation's runs, well above what they take, so a hang fails rather than a slow machine. */
+export const TIMEOUT_MS = 60_000
+
 /** Answers as the vendor would to what was asked: a stream when one was asked for, else the whole answer. */
 const streamedOr = (
   isStream: (request: ReceivedRequest) => boolean,

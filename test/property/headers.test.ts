@@ -3,20 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { serveTestApp, testConfig } from '../helpers.js'
 import { RawConnection, type RawResponse } from '../raw-connection.js'
 import { waitFor } from '../wait-for.js'
-import { accept, contentType, encode, encoding, mutatedBody } from './generators.js'
-import { expectAlive, expectWellFormed, useFuzzedApp } from './harness.js'
-import { nameOf, OPERATIONS } from './operations.js'
-
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 40)
-const TIMEOUT_MS = 60_000
+import { accept, contentType, encode, encoding, mutatedBody, printable } from './generators.js'
+import { expectAlive, expectWellFormed, RUNS, TIMEOUT_MS, useFuzzedApp } from './harness.js'
+import { OPERATIONS, rows } from './operations.js'
 
 const context = useFuzzedApp()
-
-const printable = (maxLength: number) =>
-  fc.string({
-    unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
-    maxLength,
-  })
 
 /** Headers a client may add: request ids of every shape, encodings we do not speak, and anything else. */
 const extraHeaders: fc.Arbitrary<Record<string, string>> = fc.dictionary(
@@ -48,11 +39,7 @@ const extraHeaders: fc.Arbitrary<Record<string, string>> = fc.dictionary(
 )
 
 describe('generated headers never get a 5xx, and errors are {"detail"}', () => {
-  it.each(
-    OPERATIONS.filter((operation) => operation.example !== undefined).map(
-      (operation) => [nameOf(operation), operation] as const,
-    ),
-  )(
+  it.each(rows(OPERATIONS.filter((operation) => operation.example !== undefined)))(
     '%s',
     async (_name, operation) => {
       await fc.assert(

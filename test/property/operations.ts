@@ -52,5 +52,6 @@ export const OPERATIONS: Operation[] = Object.entries(document.paths).flatMap(([
   }),
 )
 
-/** A display name, e.g. `POST /chat`. */
-export const nameOf = (operation: Operation) => `${operation.method} ${operation.path}`
+/** Operations as `it.each` rows, each named e.g. `POST /chat`. */
+export const rows = (operations: Operation[]) =>
+  operations.map((operation) => [`${operation.method} ${operation.path}`, operation] as const)
