@@ -27,8 +27,8 @@ export async function freePort(): Promise<number> {
 export interface Running {
   child: ChildProcess
   url: string
-  /** Event-loop delay since the last call, and RSS now (via the preloaded probe). */
-  probe(): Promise<{ p50: number; p99: number; max: number; rss: number }>
+  /** Event-loop delay since the last call, and RSS and heap now (via the preloaded probe). */
+  probe(): Promise<{ p50: number; p99: number; max: number; rss: number; heapUsed: number; external: number }>
   /** CPU time the process has used so far (user + system), in milliseconds. */
   cpuMs(): number
   stop(): Promise<void>
