@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
 import { InFlightRequests } from './plugins/in-flight-requests.js'
+import { createLimits, limitRoutesFromHere } from './plugins/limits/limits.js'
 import { RequestLog } from './plugins/logger.js'
 import { registerNotFound } from './plugins/not-found.js'
 import { registerOpenApi } from './plugins/openapi.js'
@@ -25,6 +26,8 @@ export interface BuildAppOptions extends ServiceOverrides {
   logger?: FastifyServerOptions['logger']
   /** A pino instance to log to (tests use one to read what was logged). */
   loggerInstance?: FastifyServerOptions['loggerInstance']
+  /** Called before the routes are registered, so its hooks reach them (tests stand in for API keys). */
+  setUp?: (app: FastifyInstance) => void
 }
 
 /** Builds the whole app without listening; server.ts listens, tests inject. */
@@ -55,14 +58,18 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   await registerOpenApi(app)
 
-  await registerServices(app, config, options)
+  const limits = await createLimits(app, config)
+  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots })
   registerGracefulShutdown(app, {
     inFlight,
     streams: app.streams.registry,
     graceMs: config.SHUTDOWN_GRACE_MS,
   })
 
+  options.setUp?.(app)
+  // Open routes first (the docs are registered above): the request rate limit covers the routes after it.
   await app.register(healthRoutes)
+  await limitRoutesFromHere(app, config, limits)
   await app.register(chatRoutes)
   await app.register(safeRoutes)
   await app.register(streamRoutes)

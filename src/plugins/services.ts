@@ -11,6 +11,7 @@ import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
 import { ChatService } from '../services/chat-service.js'
 import { RagService } from '../services/rag-service.js'
+import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
 
 declare module 'fastify' {
@@ -40,6 +41,11 @@ export interface ServiceOverrides {
   store?: DocumentStore
 }
 
+export interface ServiceOptions extends ServiceOverrides {
+  /** Counts the streams each client holds open (plugins/limits); undefined: not limited. */
+  streamSlots?: StreamSlots
+}
+
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
 class UnconfiguredProvider implements ChatProvider {
   constructor(
@@ -58,11 +64,7 @@ class UnconfiguredProvider implements ChatProvider {
 }
 
 /** Builds the services from the config (providers on one connection pool) and decorates the app with them. */
-export async function registerServices(
-  app: FastifyInstance,
-  config: Config,
-  overrides: ServiceOverrides = {},
-) {
+export async function registerServices(app: FastifyInstance, config: Config, overrides: ServiceOptions = {}) {
   const dispatcher = createConnectionPool(config.UPSTREAM_MAX_CONNECTIONS)
   app.addHook('onClose', async () => dispatcher.close())
   const upstream = {
@@ -94,6 +96,7 @@ export async function registerServices(
     })
   const streams = new Streams({
     retry,
+    slots: overrides.streamSlots,
     limits: {
       firstEventMs: config.STREAM_FIRST_EVENT_TIMEOUT_MS,
       idleMs: config.STREAM_IDLE_TIMEOUT_MS,
