@@ -7,16 +7,17 @@ export const FAILURE_WARNING_INTERVAL_MS = 10_000
 
 /**
  * What the limits do when Redis fails (RATE_LIMIT_REDIS_FAILURE): `open` serves the request without the
- * limit, `closed` answers 503. Either way the failure is counted (for metrics) and logged as a warning,
- * at most once per FAILURE_WARNING_INTERVAL_MS, with how many failed since the last one.
+ * limit, `closed` answers 503. Either way the failure is counted (for metrics) and logged as a warning:
+ * each kind of warning at most once per FAILURE_WARNING_INTERVAL_MS, with how many happened since the
+ * last one (a reconnection warning does not hide the one saying requests go unlimited).
  */
 export class RedisFailures {
   readonly #log: FastifyBaseLogger
   readonly #policy: 'open' | 'closed'
   /** Requests (or stream slots) Redis failed, since the start. */
   count = 0
-  #unreported = 0
-  #lastWarningAt = Number.NEGATIVE_INFINITY
+  /** Per warning message: when it was last logged, and how often it happened since. */
+  readonly #warnings = new Map<string, { loggedAt: number; unreported: number }>()
 
   constructor(log: FastifyBaseLogger, policy: 'open' | 'closed') {
     this.#log = log
@@ -29,21 +30,23 @@ export class RedisFailures {
    */
   failed(error: unknown, what: string): void {
     this.count++
-    this.#unreported++
     const outcome = this.#policy === 'open' ? 'serving without it' : 'answering 503'
     this.warn(error, `Redis unreachable: ${what} cannot be checked, ${outcome}`)
-    if (this.#policy === 'closed')
+    if (this.#policy === 'closed') {
       throw new LimitsUnavailableError({ cause: error, logDetail: messageOf(error) })
+    }
   }
 
-  /** Logs a Redis failure that concerns no request (the connection, a lease renewal), rate limited. */
+  /** Logs a Redis failure (of a request's check, the connection, a lease), rate limited per message. */
   warn(error: unknown, message: string): void {
     const now = performance.now()
-    if (now - this.#lastWarningAt < FAILURE_WARNING_INTERVAL_MS) return
-    this.#lastWarningAt = now
-    const failures = this.#unreported
-    this.#unreported = 0
-    this.#log.warn({ policy: this.#policy, failures, detail: messageOf(error) }, message)
+    const warning = this.#warnings.get(message) ?? { loggedAt: Number.NEGATIVE_INFINITY, unreported: 0 }
+    this.#warnings.set(message, warning)
+    warning.unreported++
+    if (now - warning.loggedAt < FAILURE_WARNING_INTERVAL_MS) return
+    this.#log.warn({ policy: this.#policy, failures: warning.unreported, detail: messageOf(error) }, message)
+    warning.loggedAt = now
+    warning.unreported = 0
   }
 }
 
