@@ -16,6 +16,9 @@ import { waitFor } from '../../wait-for.js'
 
 const context = useFakeOpenAI()
 
+const chat = (app: FastifyInstance) =>
+  app.inject({ method: 'POST', url: '/chat', payload: { messages: [{ role: 'user', content: 'hi' }] } })
+
 describeWithRedis('limits in Redis', () => {
   let redis: RedisServer
   let admin: Redis
@@ -46,9 +49,6 @@ describeWithRedis('limits in Redis', () => {
     const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: redis.url, ...environment })
     return openTestApp(config)
   }
-
-  const chat = (app: FastifyInstance) =>
-    app.inject({ method: 'POST', url: '/chat', payload: { messages: [{ role: 'user', content: 'hi' }] } })
 
   it('two instances enforce one request limit together', async () => {
     const [first, second] = [await instance({ RATE_LIMIT_MAX: '5' }), await instance({ RATE_LIMIT_MAX: '5' })]
@@ -113,11 +113,13 @@ describeWithRedis('Redis going away', () => {
     const { app, logs, logText } = await openTestApp(
       testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: doomed.url, RATE_LIMIT_MAX: '2' }),
     )
-    const chat = () =>
-      app.inject({ method: 'POST', url: '/chat', payload: { messages: [{ role: 'user', content: 'hi' }] } })
-    expect((await chat()).statusCode).toBe(200)
+    expect((await chat(app)).statusCode).toBe(200)
     await doomed.stop()
-    const statuses = [(await chat()).statusCode, (await chat()).statusCode, (await chat()).statusCode]
+    const statuses = [
+      (await chat(app)).statusCode,
+      (await chat(app)).statusCode,
+      (await chat(app)).statusCode,
+    ]
     expect(statuses).toEqual([200, 200, 200])
     context.upstream.reset(sseReply())
     const stream = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
@@ -141,11 +143,7 @@ describeWithRedis('Redis going away', () => {
       }),
     )
     await doomed.stop()
-    const response = await app.inject({
-      method: 'POST',
-      url: '/chat',
-      payload: { messages: [{ role: 'user', content: 'hi' }] },
-    })
+    const response = await chat(app)
     expect(response.statusCode).toBe(503)
     expect(response.json()).toEqual({ detail: 'Rate limits cannot be checked right now; retry later' })
     const stream = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
@@ -159,11 +157,7 @@ describeWithRedis('Redis going away', () => {
     const { app, logs, logText } = await openTestApp(
       testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: url }),
     )
-    const response = await app.inject({
-      method: 'POST',
-      url: '/chat',
-      payload: { messages: [{ role: 'user', content: 'hi' }] },
-    })
+    const response = await chat(app)
     expect(response.statusCode).toBe(200)
     expect(logs.some((line) => line.msg === 'Redis connection failed; reconnecting')).toBe(true)
     expect(logText()).not.toContain('redis-secret-password')
@@ -182,11 +176,7 @@ describeWithRedis('Redis going away', () => {
     const { app, logs } = await openTestApp(
       testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: `redis://127.0.0.1:${port}` }),
     )
-    const response = await app.inject({
-      method: 'POST',
-      url: '/chat',
-      payload: { messages: [{ role: 'user', content: 'hi' }] },
-    })
+    const response = await chat(app)
     expect(response.statusCode).toBe(200)
     expect(logs.some((line) => String(line.msg).startsWith('Redis'))).toBe(true)
   })
