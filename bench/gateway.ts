@@ -56,6 +56,10 @@ const starters: Record<'gateway' | 'baseline', () => Promise<Running>> = {
           OPENAI_BASE_URL: `${fake.url}/v1`,
           OLLAMA_HOST: fake.url,
           RAG_DATA_DIR: '/tmp/bench-rag-data',
+          // One client sending thousands of requests and streams: off, as before they existed. What the
+          // limits cost is bench/limits.ts's question.
+          RATE_LIMIT_MAX: '0',
+          STREAMS_PER_CLIENT: '0',
         },
       },
     ),
