@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LOAD_CPU, openStreams, streamLoad, wrk } from './load.js'
-import { freePort, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -49,18 +49,7 @@ const starters: Record<'gateway' | 'baseline', () => Promise<Running>> = {
       {
         cpu: SERVER_CPU,
         port: await freePort(),
-        env: {
-          NODE_ENV: 'production',
-          LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-          OPENAI_API_KEY: 'sk-bench-not-a-real-key',
-          OPENAI_BASE_URL: `${fake.url}/v1`,
-          OLLAMA_HOST: fake.url,
-          RAG_DATA_DIR: '/tmp/bench-rag-data',
-          // One client sending thousands of requests and streams: off, as before they existed. What the
-          // limits cost is bench/limits.ts's question.
-          RATE_LIMIT_MAX: '0',
-          STREAMS_PER_CLIENT: '0',
-        },
+        env: gatewayEnvironment(fake.url),
       },
     ),
   baseline: async () =>

@@ -81,3 +81,19 @@ export async function startNode(
     },
   }
 }
+
+/** The environment the built gateway runs under in the benchmarks: production, pointed at the fake. */
+export function gatewayEnvironment(fakeUrl: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    OPENAI_API_KEY: 'sk-bench-not-a-real-key',
+    OPENAI_BASE_URL: `${fakeUrl}/v1`,
+    OLLAMA_HOST: fakeUrl,
+    RAG_DATA_DIR: '/tmp/bench-rag-data',
+    // One client sending thousands of requests and streams: the per-client limits off, as before they
+    // existed. What the limits cost is bench/limits.ts's question (it turns them on).
+    RATE_LIMIT_MAX: '0',
+    STREAMS_PER_CLIENT: '0',
+  }
+}

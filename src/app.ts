@@ -4,10 +4,12 @@ import type { Config } from './config.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
 import { InFlightRequests } from './plugins/in-flight-requests.js'
-import { createLimits, limitRoutesFromHere } from './plugins/limits/limits.js'
+import { createLimits, limitRoutesFromHere, redisReadinessCheck } from './plugins/limits/limits.js'
 import { RequestLog } from './plugins/logger.js'
+import { registerMetrics } from './plugins/metrics/index.js'
 import { registerNotFound } from './plugins/not-found.js'
 import { registerOpenApi } from './plugins/openapi.js'
+import { registerReadiness } from './plugins/readiness.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
 import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
@@ -17,7 +19,9 @@ import chatRoutes from './routes/chat.js'
 import documentRoutes from './routes/documents.js'
 import healthRoutes from './routes/health.js'
 import localRoutes from './routes/local.js'
+import metricsRoutes from './routes/metrics.js'
 import ragRoutes from './routes/rag.js'
+import readyRoutes from './routes/ready.js'
 import safeRoutes from './routes/safe.js'
 import streamRoutes from './routes/stream.js'
 
@@ -59,7 +63,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await registerOpenApi(app)
 
   const limits = await createLimits(app, config)
-  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots })
+  const meters = registerMetrics(app, config)
+  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots }, meters)
+  registerReadiness(app, config.READINESS_TIMEOUT_MS)
+  // Parsed at boot (loadConfigOrExit): a server that is running has a valid configuration.
+  app.readiness.add('config', async () => {})
+  app.readiness.add('documents', () => app.documents.ping())
+  const redisCheck = redisReadinessCheck(config, limits)
+  if (redisCheck) app.readiness.add('redis', redisCheck)
   registerGracefulShutdown(app, {
     inFlight,
     streams: app.streams.registry,
@@ -69,6 +80,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   options.setUp?.(app)
   // Open routes first (the docs are registered above): the request rate limit covers the routes after it.
   await app.register(healthRoutes)
+  await app.register(readyRoutes)
+  if (config.METRICS_ENABLED) await app.register(metricsRoutes, { token: config.METRICS_TOKEN })
   await limitRoutesFromHere(app, config, limits)
   await app.register(chatRoutes)
   await app.register(safeRoutes)

@@ -8,6 +8,15 @@ const optionalString = z.preprocess(emptyAsUndefined, z.string().optional())
 const integer = (defaultValue: number, min: number, max: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(defaultValue))
 
+const boolean = (defaultValue: boolean) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+      .transform((value) => value === 'true' || value === '1')
+      .default(defaultValue),
+  )
+
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
 const urlWithDefault = (defaultValue: string) =>
@@ -128,6 +137,16 @@ export const configSchema = z
     // Redis unreachable: `open` serves (warning and counting), `closed` answers 503.
     RATE_LIMIT_REDIS_FAILURE: z.preprocess(emptyAsUndefined, z.enum(['open', 'closed']).default('open')),
     // --- end of rate limits ---
+
+    // --- Metrics and readiness (README "Metrics and readiness") ---
+    // Off: no /metrics route, and no hook or stream stage is installed at all.
+    METRICS_ENABLED: boolean(true),
+    // When set, /metrics asks for `Authorization: Bearer <token>`; masked like the API key.
+    METRICS_TOKEN: optionalString,
+    // `model` comes from the client: the first N distinct names get their own series, later ones "other".
+    METRICS_MODEL_LABELS: integer(100, 1, 10_000),
+    // Each /ready check (the document store answering, later Redis) gets this long before it counts as failed.
+    READINESS_TIMEOUT_MS: integer(2_000, 1, 60_000),
   })
   .refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
     path: ['HEADERS_TIMEOUT_MS'],
@@ -174,12 +193,12 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>
 
 /**
- * The configured values that must never be shown or logged, whatever their shape: the API key, and the
- * credentials in any configured URL (a database or Redis password; a gateway's or Ollama proxy's token,
- * which sits in the user name when the URL has no password: `https://<token>@host`).
+ * The configured values that must never be shown or logged, whatever their shape: the API key, the
+ * metrics token, and the credentials in any configured URL (a database or Redis password; a gateway's or
+ * Ollama proxy's token, which sits in the user name when the URL has no password: `https://<token>@host`).
  */
 export function secretsOf(config: Config): string[] {
-  const secrets = [config.OPENAI_API_KEY]
+  const secrets = [config.OPENAI_API_KEY, config.METRICS_TOKEN]
   const urls = [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL, config.REDIS_URL]
   for (const url of urls) {
     if (url === undefined) continue

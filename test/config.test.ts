@@ -58,6 +58,18 @@ describe('configuration', () => {
     )
   })
 
+  it('turns metrics on by default, off with METRICS_ENABLED=false or 0, and rejects anything else', () => {
+    expect(parseConfig({})).toMatchObject({
+      METRICS_ENABLED: true,
+      METRICS_MODEL_LABELS: 100,
+      READINESS_TIMEOUT_MS: 2000,
+    })
+    expect(parseConfig({ METRICS_ENABLED: 'false' }).METRICS_ENABLED).toBe(false)
+    expect(parseConfig({ METRICS_ENABLED: '0' }).METRICS_ENABLED).toBe(false)
+    expect(parseConfig({ METRICS_ENABLED: '1' }).METRICS_ENABLED).toBe(true)
+    expect(() => parseConfig({ METRICS_ENABLED: 'no' })).toThrow('METRICS_ENABLED: must be true or false')
+  })
+
   it('rejects an unknown log level', () => {
     expect(() => parseConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/)
   })
@@ -147,6 +159,10 @@ describe('secretsOf', () => {
   it("names the Redis URL's password", () => {
     const config = parseConfig({ REDIS_URL: 'redis://default:redis-password@cache:6379/0' })
     expect(secretsOf(config)).toEqual(['redis-password'])
+  })
+
+  it('names the metrics token', () => {
+    expect(secretsOf(parseConfig({ METRICS_TOKEN: 'scrape-token-0123' }))).toContain('scrape-token-0123')
   })
 
   it('names nothing when nothing secret is configured', () => {

@@ -9,10 +9,11 @@ import { createRetryPolicy, type RetryPolicy } from '../providers/retry.js'
 import { createDocuments } from '../rag/create-documents.js'
 import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
-import { ChatService } from '../services/chat-service.js'
+import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { RagService } from '../services/rag-service.js'
 import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
+import type { ServiceMeters } from './metrics/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,8 +64,16 @@ class UnconfiguredProvider implements ChatProvider {
   }
 }
 
-/** Builds the services from the config (providers on one connection pool) and decorates the app with them. */
-export async function registerServices(app: FastifyInstance, config: Config, overrides: ServiceOptions = {}) {
+/**
+ * Builds the services from the config (providers on one connection pool) and decorates the app with them;
+ * with `meters`, the providers, streams and document library report to the metrics.
+ */
+export async function registerServices(
+  app: FastifyInstance,
+  config: Config,
+  overrides: ServiceOptions = {},
+  meters?: ServiceMeters,
+) {
   const dispatcher = createConnectionPool(config.UPSTREAM_MAX_CONNECTIONS)
   app.addHook('onClose', async () => dispatcher.close())
   const upstream = {
@@ -84,7 +93,12 @@ export async function registerServices(app: FastifyInstance, config: Config, ove
       }
     : undefined
   const ollama = { host: config.OLLAMA_HOST, ...upstream }
-  const documents = await createDocuments(config, { openai, ollama, store: overrides.store })
+  const documents = await createDocuments(config, {
+    openai,
+    ollama,
+    store: overrides.store,
+    meter: meters?.documents,
+  })
   app.addHook('onClose', async () => documents.close())
 
   const retry =
@@ -102,12 +116,16 @@ export async function registerServices(app: FastifyInstance, config: Config, ove
       idleMs: config.STREAM_IDLE_TIMEOUT_MS,
       totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
     },
+    meter: meters?.streams,
   })
+  const metered = (provider: ChatProvider, name: ModelHost) => meters?.provider(provider, name) ?? provider
   const providers = {
-    openai:
+    openai: metered(
       overrides.openai ??
-      (openai ? new OpenAIProvider(openai) : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
-    ollama: overrides.ollama ?? new OllamaProvider(ollama),
+        (openai ? new OpenAIProvider(openai) : new UnconfiguredProvider('OpenAI', 'OPENAI_API_KEY')),
+      'openai',
+    ),
+    ollama: metered(overrides.ollama ?? new OllamaProvider(ollama), 'ollama'),
   }
 
   app.decorate('config', config)

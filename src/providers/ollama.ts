@@ -7,6 +7,7 @@ import {
   type GenerateResult,
   type StreamPart,
   timed,
+  type Usage,
 } from './provider.js'
 import { postJson, readJson, streamParts, type UpstreamEndpoint } from './upstream-http.js'
 
@@ -45,7 +46,7 @@ export class OllamaProvider implements ChatProvider {
       return readJson<OllamaChunk>(body, options, 'Ollama', this.#options.maxAnswerBytes)
     })
     if (answer.error !== undefined) throw errorLine(answer.error)
-    return { text: textOf(answer), model: answer.model ?? request.model }
+    return { text: textOf(answer), model: answer.model ?? request.model, usage: usageOf(answer) }
   }
 
   stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {
@@ -85,8 +86,11 @@ function partOf(line: string): StreamPart {
   if (!chunk.done) return { type: 'text-delta', text: textOf(chunk), raw: line }
   const finishReason =
     chunk.done_reason === undefined || chunk.done_reason === 'stop' ? 'stop' : chunk.done_reason
-  const usage = { inputTokens: chunk.prompt_eval_count, outputTokens: chunk.eval_count }
-  return { type: 'end', finishReason, usage, raw: line }
+  return { type: 'end', finishReason, usage: usageOf(chunk), raw: line }
+}
+
+function usageOf(chunk: OllamaChunk): Usage {
+  return { inputTokens: chunk.prompt_eval_count, outputTokens: chunk.eval_count }
 }
 
 /** A 200 answer (or line) that is an error: the upstream failing, as a 5xx would be. */

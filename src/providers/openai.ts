@@ -66,7 +66,11 @@ export class OpenAIProvider implements ChatProvider {
       const body = await this.#post(request, false, options)
       return readJson<OpenAIResponse>(body, options, 'OpenAI', this.#options.maxAnswerBytes)
     })
-    return { text: readOutputText(response), model: response.model ?? request.model }
+    return {
+      text: readOutputText(response),
+      model: response.model ?? request.model,
+      usage: usageOf(response.usage),
+    }
   }
 
   stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamPart> {

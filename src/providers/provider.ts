@@ -25,6 +25,8 @@ export interface GenerateResult {
   text: string
   /** The model that answered, as the upstream names it (often a dated snapshot). */
   model: string
+  /** Tokens the upstream counted, when it said. */
+  usage?: Usage
 }
 
 /** Where a request adds up the time it spent waiting on upstreams (for the Server-Timing header). */
@@ -40,6 +42,10 @@ export interface CallOptions {
   requestId: string
   /** Receives the time spent upstream, when the caller measures it. */
   timing?: UpstreamTiming
+  /** Which attempt under the retry policy this call is, from 1 (undefined: the first). */
+  attempt?: number
+  /** The name of the API key the request came with, for per-key token counts (undefined: anonymous). */
+  apiKeyName?: string
   /** Who asks for a stream and how many they may hold open at once; undefined: not limited. */
   streamQuota?: StreamQuota
 }

@@ -8,7 +8,7 @@ import {
 } from '../providers/embeddings.js'
 import type { OllamaProviderOptions } from '../providers/ollama.js'
 import type { OpenAIOptions } from '../providers/openai.js'
-import { Documents } from './documents.js'
+import { Documents, type DocumentsMeter } from './documents.js'
 import { EmbeddingCache } from './embedding-cache.js'
 import { loadLanceStore } from './stores/lancedb/load.js'
 import type { DocumentStore } from './types.js'
@@ -19,6 +19,8 @@ export interface RagDependencies {
   ollama: OllamaProviderOptions
   /** Replaces the store chosen from the config (tests). */
   store?: DocumentStore
+  /** Receives each document operation (metrics); undefined when metrics are off. */
+  meter?: DocumentsMeter
 }
 
 /** The store the config asks for: PostgreSQL when DATABASE_URL is set, else LanceDB under RAG_DATA_DIR. */
@@ -61,5 +63,6 @@ export async function createDocuments(config: Config, dependencies: RagDependenc
     embeddings,
     space: embedder?.space ?? { model: 'none', dimensions: 0 },
     chunking: { maxTokens: config.CHUNK_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
+    meter: dependencies.meter,
   })
 }

@@ -15,12 +15,23 @@ export interface PreparedAnswer {
   messages: ChatMessage[]
 }
 
+/** The operations the document metrics count, one per public method of Documents. */
+export type DocumentOperation = 'ingest' | 'list' | 'get' | 'delete' | 'retrieve'
+
+/** Where Documents reports each operation (the metrics plugin; tests): rag stays free of any metrics library. */
+export interface DocumentsMeter {
+  /** One operation finished: `ok` (a document not found included: the store answered), or `error`. */
+  observe(operation: DocumentOperation, outcome: 'ok' | 'error', seconds: number): void
+}
+
 export interface DocumentsOptions {
   store: DocumentStore
   /** Undefined: keyword-only retrieval. */
   embeddings: EmbeddingCache | undefined
   space: EmbeddingSpace
   chunking: ChunkingOptions
+  /** Receives each operation's outcome and duration; undefined: nothing is measured. */
+  meter?: DocumentsMeter
 }
 
 /**
@@ -51,34 +62,68 @@ export class Documents {
     return this.#opened
   }
 
-  async ingest(documents: DocumentInput[], call: CallOptions): Promise<IngestResult[]> {
-    await this.ready()
-    return this.#ingestor.ingestMany(documents, call)
+  ingest(documents: DocumentInput[], call: CallOptions): Promise<IngestResult[]> {
+    return this.#measured('ingest', async () => {
+      await this.ready()
+      return this.#ingestor.ingestMany(documents, call)
+    })
   }
 
-  async list(offset: number, limit: number): Promise<Page<StoredDocument>> {
-    await this.ready()
-    return this.#options.store.list({ offset, limit })
+  list(offset: number, limit: number): Promise<Page<StoredDocument>> {
+    return this.#measured('list', async () => {
+      await this.ready()
+      return this.#options.store.list({ offset, limit })
+    })
   }
 
-  async get(id: string) {
-    await this.ready()
-    const document = await this.#options.store.get(id)
-    if (!document) throw new DocumentNotFoundError(id)
-    return { document, chunks: await this.#options.store.chunks(id) }
+  get(id: string) {
+    return this.#measured('get', async () => {
+      await this.ready()
+      const document = await this.#options.store.get(id)
+      if (!document) throw new DocumentNotFoundError(id)
+      return { document, chunks: await this.#options.store.chunks(id) }
+    })
   }
 
-  async delete(id: string): Promise<void> {
-    await this.ready()
-    if (!(await this.#options.store.delete(id))) throw new DocumentNotFoundError(id)
+  delete(id: string): Promise<void> {
+    return this.#measured('delete', async () => {
+      await this.ready()
+      if (!(await this.#options.store.delete(id))) throw new DocumentNotFoundError(id)
+    })
   }
 
   /** Retrieves the passages for a question and the prompt that cites them. */
-  async prepare(question: string, options: RetrieveOptions, call: CallOptions): Promise<PreparedAnswer> {
+  prepare(question: string, options: RetrieveOptions, call: CallOptions): Promise<PreparedAnswer> {
+    return this.#measured('retrieve', async () => {
+      await this.ready()
+      const chunks = await retrieve(this.#options.store, this.#options.embeddings, question, options, call)
+      if (chunks.length === 0) return { sources: [], messages: [] }
+      return { sources: sourcesOf(chunks), messages: buildRagMessages(question, chunks) }
+    })
+  }
+
+  /** Opens the store if needed and makes one cheap call on it (readiness); rejects when it cannot. */
+  async ping(): Promise<void> {
     await this.ready()
-    const chunks = await retrieve(this.#options.store, this.#options.embeddings, question, options, call)
-    if (chunks.length === 0) return { sources: [], messages: [] }
-    return { sources: sourcesOf(chunks), messages: buildRagMessages(question, chunks) }
+    await this.#options.store.ping()
+  }
+
+  /** Runs one operation, reporting its outcome and duration to the meter when there is one. */
+  #measured<T>(operation: DocumentOperation, run: () => Promise<T>): Promise<T> {
+    const meter = this.#options.meter
+    if (!meter) return run()
+    const started = performance.now()
+    const seconds = () => (performance.now() - started) / 1000
+    return run().then(
+      (value) => {
+        meter.observe(operation, 'ok', seconds())
+        return value
+      },
+      (error: unknown) => {
+        meter.observe(operation, error instanceof DocumentNotFoundError ? 'ok' : 'error', seconds())
+        throw error
+      },
+    )
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,8 @@ export interface DocumentStore {
   searchVector(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]>
   /** Chunks matching the words of `query` by full-text search; score is the engine's relevance. */
   searchKeyword(query: string, options: SearchOptions): Promise<SearchHit[]>
+  /** One cheap round trip proving the open store answers (readiness); rejects when it does not. */
+  ping(): Promise<void>
   /** Index maintenance (compaction, indexing the unindexed tail). Safe to call any time. */
   optimize(): Promise<void>
   close(): Promise<void>

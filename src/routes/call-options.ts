@@ -4,7 +4,12 @@ import type { CallOptions } from '../providers/provider.js'
 
 /** What a service call needs from the request it serves (plugins/request-context.ts sets it up). */
 export function callOptions(request: FastifyRequest): CallOptions {
-  return { signal: request.clientSignal, requestId: request.id, timing: request.timing }
+  return {
+    signal: request.clientSignal,
+    requestId: request.id,
+    timing: request.timing,
+    apiKeyName: request.apiKeyName,
+  }
 }
 
 /** callOptions for a call that opens a stream: with the client's share of open streams, when limited. */

@@ -36,7 +36,11 @@ export class ChatService {
 
   /** One whole answer under the retry policy: retryable failures are tried again. */
   answerWithRetry(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
-    return this.#options.retry(() => this.answer(host, request, call), call.signal)
+    // The attempt number lets a metered provider count retries; the first attempt allocates nothing.
+    return this.#options.retry(
+      (attempt) => this.answer(host, request, attempt === 1 ? call : { ...call, attempt }),
+      call.signal,
+    )
   }
 
   /** A streamed answer, resolved once the upstream's first part arrived; rejects with an AppError before. */

@@ -32,6 +32,8 @@ export interface ProviderSourceOptions {
   requestId: string
   /** Receives the time spent waiting for the first part (the Server-Timing header's "upstream"). */
   timing?: UpstreamTiming
+  /** The request's API key name, passed on to the provider (token counts). */
+  apiKeyName?: string
   retry: RetryPolicy
   /** Longest wait for the first part, per attempt. */
   firstEventMs: number
@@ -45,11 +47,11 @@ export interface ProviderSourceOptions {
  * 429 (rateLimitedWhenThrottled), not the 503 of an outage.
  */
 export function providerSource(options: ProviderSourceOptions): SourceOpener {
-  const { provider, request, requestId, timing, retry, firstEventMs } = options
+  const { provider, request, requestId, timing, apiKeyName, retry, firstEventMs } = options
   return (signal) =>
-    retry(async () => {
+    retry(async (number) => {
       const attempt = new Cancellation(signal)
-      const call = { signal: attempt.signal, requestId, timing }
+      const call = { signal: attempt.signal, requestId, timing, apiKeyName, attempt: number }
       const rest = provider.stream(request, call)[Symbol.asyncIterator]()
       const timer = setTimeout(() => {
         const logDetail = `no upstream event for the first event within ${firstEventMs} ms`

@@ -3,6 +3,7 @@ import type { RetryPolicy } from '../providers/retry.js'
 import { deadlines } from './deadlines.js'
 import type { Stage } from './pipeline.js'
 import { fixedSource, providerSource, type SourceOpener } from './source.js'
+import { type StreamMeter, streamMetrics } from './stream-metrics.js'
 import { StreamRegistry } from './stream-registry.js'
 import { StreamSession } from './stream-session.js'
 import type { StreamLease, StreamSlots } from './stream-slots.js'
@@ -22,12 +23,14 @@ export interface StreamsOptions {
   retry: RetryPolicy
   /** Counts the streams each client holds open; undefined: streams are not limited per client. */
   slots?: StreamSlots
+  /** Receives each stream's life (metrics); undefined: no metrics stage at all. */
+  meter?: StreamMeter
 }
 
 /**
  * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
- * attempts until the first part), then its stages in order: deadlines, then the stages later
- * capabilities add. The wire format is the route's choice (stream-body.ts).
+ * attempts until the first part), then its stages in order: deadlines, the stages later
+ * capabilities add, and metrics when they are on. The wire format is the route's choice (stream-body.ts).
  */
 export class Streams {
   readonly #options: StreamsOptions
@@ -51,6 +54,7 @@ export class Streams {
       request,
       requestId: call.requestId,
       timing: call.timing,
+      apiKeyName: call.apiKeyName,
       retry,
       firstEventMs: limits.firstEventMs,
     })
@@ -81,6 +85,8 @@ export class Streams {
   }
 
   #stages(): Stage[] {
-    return [deadlines(this.#options.limits)]
+    const { limits, meter } = this.#options
+    // Metrics last: they see every failure the stages before raise, and text as the client gets it.
+    return meter ? [deadlines(limits), streamMetrics(meter)] : [deadlines(limits)]
   }
 }

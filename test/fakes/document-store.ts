@@ -13,6 +13,7 @@ export function emptyDocumentStore(overrides: Partial<DocumentStore> = {}): Docu
     vectorsByHash: async () => new Map(),
     searchVector: async () => [],
     searchKeyword: async () => [],
+    ping: async () => {},
     optimize: async () => {},
     close: async () => {},
     ...overrides,

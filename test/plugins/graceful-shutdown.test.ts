@@ -76,6 +76,16 @@ describe('app.close() with requests in flight', () => {
     await closing
   })
 
+  it('GET /ready meanwhile is 503, so a load balancer drains the server', async () => {
+    const { base, answer, closing, release } = await closingWithChatInFlight()
+    const probe = await fetch(`${base}/ready`)
+    expect(probe.status).toBe(503)
+    expect(await probe.json()).toEqual(SHUTTING_DOWN)
+    release()
+    expect((await answer).status).toBe(200)
+    await closing
+  })
+
   it('a stream that finishes within the grace ends with its own last frame', async () => {
     fake.upstream.reset(longSseReply(20, 'word ', { delayMs: 20 }))
     const { app, base, logs } = await serve(60_000)

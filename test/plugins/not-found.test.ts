@@ -40,8 +40,10 @@ describe('a known path asked with another method', () => {
       '/health',
       '/local-chat',
       '/local-stream',
+      '/metrics',
       '/openapi.json',
       '/rag',
+      '/ready',
       '/safe',
       '/stream',
     ])

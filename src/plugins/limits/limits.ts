@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.js'
+import { LimitsUnavailableError, RateLimitedError } from '../../errors.js'
 import { MemoryStreamSlots, type StreamSlots } from '../../streaming/stream-slots.js'
 import { registerRateLimit, type SharedCounters } from './rate-limit.js'
 import { connectRedis } from './redis-client.js'
@@ -41,7 +42,32 @@ export async function createLimits(app: FastifyInstance, config: Config): Promis
   return limits
 }
 
-/** Registers the request rate limit: every route registered after it is limited. */
+/**
+ * Registers the request rate limit: every route registered after it is limited. Every 429 of ours (a
+ * RateLimitedError, whichever limit refused) is counted in the metrics, in an `onError` hook: nothing
+ * runs for a request that is not refused.
+ */
 export async function limitRoutesFromHere(app: FastifyInstance, config: Config, limits: Limits) {
   await registerRateLimit(app, config, limits.redis)
+  if (config.RATE_LIMIT_MAX === 0 && limits.streamSlots === undefined) return
+  app.addHook('onError', async (_request, _reply, error) => {
+    if (error instanceof RateLimitedError) app.metrics.countRateLimitRejection()
+  })
+}
+
+/**
+ * The /ready check of Redis, when a Redis outage refuses requests (RATE_LIMIT_REDIS_FAILURE=closed): a
+ * load balancer then sends them elsewhere. Failing open, the server serves without Redis: not a reason
+ * to take every instance out of rotation at once.
+ */
+export function redisReadinessCheck(config: Config, limits: Limits): (() => Promise<unknown>) | undefined {
+  const redis = limits.redis
+  if (!redis || config.RATE_LIMIT_REDIS_FAILURE === 'open') return undefined
+  return async () => {
+    try {
+      await redis.client.ping()
+    } catch (error) {
+      throw new LimitsUnavailableError({ cause: error })
+    }
+  }
 }

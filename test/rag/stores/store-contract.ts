@@ -273,6 +273,14 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       ])
     })
 
+    it('answers a ping once open, and rejects one after close (readiness)', async () => {
+      await expect(store.ping()).resolves.toBeUndefined()
+      await store.close()
+      await expect(store.ping()).rejects.toThrow()
+      store = harness.create()
+      await store.open(SPACE)
+    })
+
     it('refuses to open with another embedding model or dimension', async () => {
       await seed()
       await store.close()

@@ -176,6 +176,11 @@ export class LanceStore implements DocumentStore {
     return (await query.toArray()).map((row) => toHit(row, Number(row._score)))
   }
 
+  /** Counts the documents: a read of the table's manifest, not of its rows. */
+  async ping(): Promise<void> {
+    await this.#opened().documents.countRows()
+  }
+
   /** Compacts, builds the vector index once there are enough rows, and indexes the unindexed tail. */
   async optimize(): Promise<void> {
     return this.#maintenance.run()

@@ -158,6 +158,12 @@ export class PostgresStore implements DocumentStore {
     return (await this.#pool.query<SearchHit>(statement)).rows
   }
 
+  /** One round trip on the pool. */
+  async ping(): Promise<void> {
+    this.#opened()
+    await this.#pool.query('SELECT 1')
+  }
+
   /** Reclaims the rows that replaced and deleted documents left behind, in the tables and the indexes. */
   async optimize(): Promise<void> {
     this.#opened()
