@@ -9,7 +9,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { LOAD_CPU, streamLoad, wrk } from './load.js'
-import { freePort, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -59,14 +59,7 @@ async function startGateway(name: string, environment: Record<string, string>): 
     {
       cpu: '0',
       port: await freePort(),
-      env: {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        OPENAI_API_KEY: 'sk-bench-not-a-real-key',
-        OPENAI_BASE_URL: `${fake.url}/v1`,
-        RAG_DATA_DIR: '/tmp/bench-rag-data',
-        ...environment,
-      },
+      env: { ...gatewayEnvironment(fake.url), LOG_LEVEL: 'warn', ...environment },
     },
   )
 }
