@@ -1,13 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { bearer, fakeApiKeys } from '../../fake-api-keys.js'
+import { emptyDocumentStore } from '../../fakes/document-store.js'
 import { openTestApp, testConfig, useFakeOpenAI } from '../../helpers.js'
+import { parseMetrics, sumOf } from '../../metrics-text.js'
+import { waitFor } from '../../wait-for.js'
 
 const context = useFakeOpenAI()
 
 async function limitedApp(environment: Record<string, string>, keys = fakeApiKeys()) {
   const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, ...environment })
-  return openTestApp(config, { setUp: keys })
+  return openTestApp(config, { setUp: keys, store: emptyDocumentStore() })
 }
 
 const chat = (app: FastifyInstance, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
@@ -90,13 +93,45 @@ describe('the request rate limit', () => {
     expect(documents.statusCode).toBe(429)
   })
 
-  it('leaves the open routes unlimited: /health, /docs, /openapi.json', async () => {
+  it('leaves the open routes unlimited: /health, /ready, /metrics, /docs, /openapi.json', async () => {
     const { app } = await limitedApp({ RATE_LIMIT_MAX: '1' })
-    for (const url of ['/health', '/health', '/docs/', '/docs/', '/openapi.json', '/openapi.json']) {
+    for (const url of [
+      '/health',
+      '/health',
+      '/ready',
+      '/ready',
+      '/metrics',
+      '/metrics',
+      '/docs/',
+      '/openapi.json',
+      '/openapi.json',
+    ]) {
       const answer = await app.inject({ method: 'GET', url })
       expect(answer.statusCode, url).toBe(200)
       expect(answer.headers['ratelimit-limit'], url).toBeUndefined()
     }
+  })
+
+  it('counts every 429 of ours in genai_rate_limit_rejections_total: requests and streams alike', async () => {
+    const { app } = await limitedApp({ RATE_LIMIT_MAX: '2', STREAMS_PER_CLIENT: '0' })
+    await chat(app)
+    await chat(app)
+    await chat(app)
+    await chat(app)
+    const { app: streams } = await limitedApp({ STREAMS_PER_CLIENT: '1', SHUTDOWN_GRACE_MS: '50' })
+    context.upstream.reset({ kind: 'stall' })
+    const held = streams.inject({ method: 'GET', url: '/stream?prompt=hi' })
+    await waitFor(() => context.upstream.received.length > 0)
+    expect((await streams.inject({ method: 'GET', url: '/stream?prompt=hi' })).statusCode).toBe(429)
+    const rejections = async (target: FastifyInstance) =>
+      sumOf(
+        parseMetrics((await target.inject({ method: 'GET', url: '/metrics' })).body),
+        'genai_rate_limit_rejections_total',
+      )
+    expect(await rejections(app)).toBe(2)
+    expect(await rejections(streams)).toBe(1)
+    await streams.close()
+    await held
   })
 
   it('RATE_LIMIT_MAX=0 installs no limit at all', async () => {

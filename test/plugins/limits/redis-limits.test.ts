@@ -9,6 +9,7 @@ import {
   RedisStreamSlots,
   STREAM_SLOTS_REDIS_PREFIX,
 } from '../../../src/plugins/limits/redis-stream-slots.js'
+import { emptyDocumentStore } from '../../fakes/document-store.js'
 import { sseReply } from '../../fakes/openai.js'
 import { openTestApp, testConfig, useFakeOpenAI } from '../../helpers.js'
 import { describeWithRedis, type RedisServer, startRedis } from '../../redis-server.js'
@@ -112,6 +113,7 @@ describeWithRedis('Redis going away', () => {
     onTestFinished(() => doomed.stop())
     const { app, logs, logText } = await openTestApp(
       testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: doomed.url, RATE_LIMIT_MAX: '2' }),
+      { store: emptyDocumentStore() },
     )
     expect((await chat(app)).statusCode).toBe(200)
     await doomed.stop()
@@ -126,6 +128,10 @@ describeWithRedis('Redis going away', () => {
     expect(stream.statusCode).toBe(200)
     // Three rate checks, and the stream's rate check and slot.
     expect(app.limits.redis?.failures.count).toBe(5)
+    // Failing open, Redis is no reason to leave the rotation.
+    const ready = await app.inject({ method: 'GET', url: '/ready' })
+    expect(ready.statusCode).toBe(200)
+    expect(Object.keys(ready.json().checks)).toEqual(['config', 'documents'])
     const warnings = logs.filter((line) => String(line.msg).startsWith('Redis unreachable: the request rate'))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toMatchObject({ level: 40, policy: 'open' })
@@ -141,6 +147,7 @@ describeWithRedis('Redis going away', () => {
         REDIS_URL: doomed.url,
         RATE_LIMIT_REDIS_FAILURE: 'closed',
       }),
+      { store: emptyDocumentStore() },
     )
     await doomed.stop()
     const response = await chat(app)
@@ -148,6 +155,13 @@ describeWithRedis('Redis going away', () => {
     expect(response.json()).toEqual({ detail: 'Rate limits cannot be checked right now; retry later' })
     const stream = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
     expect(stream.statusCode).toBe(503)
+    const ready = await app.inject({ method: 'GET', url: '/ready' })
+    expect(ready.statusCode).toBe(503)
+    expect(ready.json().checks).toEqual({
+      config: 'ok',
+      documents: 'ok',
+      redis: 'Rate limits cannot be checked right now; retry later',
+    })
   })
 
   it('a Redis down at boot does not stop the start, and its password is never logged', async () => {
