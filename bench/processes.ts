@@ -1,7 +1,7 @@
 /** Starting and probing the processes a benchmark measures. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { openSync, readFileSync } from 'node:fs'
+import { openSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,8 +27,8 @@ export async function freePort(): Promise<number> {
 export interface Running {
   child: ChildProcess
   url: string
-  /** Event-loop delay since the last call, and RSS now (via the preloaded probe). */
-  probe(): Promise<{ p50: number; p99: number; max: number; rss: number }>
+  /** Event-loop delay since the last call, and RSS and heap now (via the preloaded probe). */
+  probe(): Promise<{ p50: number; p99: number; max: number; rss: number; heapUsed: number; external: number }>
   /** CPU time the process has used so far (user + system), in milliseconds. */
   cpuMs(): number
   stop(): Promise<void>
@@ -64,9 +64,19 @@ export async function startNode(
     child,
     url,
     async probe() {
+      // The probe writes its file when the signal reaches it: a loaded server can take longer than any
+      // fixed wait, and a read in the middle of the write sees half a file. Wait for a whole new one.
+      rmSync(probeFile, { force: true })
       child.kill('SIGUSR2')
-      await sleep(200)
-      return JSON.parse(readFileSync(probeFile, 'utf8'))
+      const deadline = Date.now() + 10_000
+      while (true) {
+        await sleep(100)
+        try {
+          return JSON.parse(readFileSync(probeFile, 'utf8'))
+        } catch (error) {
+          if (Date.now() > deadline) throw error
+        }
+      }
     },
     cpuMs() {
       // Fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux). taskset execs

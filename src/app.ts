@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
 import { InFlightRequests } from './plugins/in-flight-requests.js'
+import { registerJsonBodyParser } from './plugins/json-body-parser.js'
 import { createLimits, limitRoutesFromHere, redisReadinessCheck } from './plugins/limits/limits.js'
 import { RequestLog } from './plugins/logger.js'
 import { registerMetrics } from './plugins/metrics/index.js'
@@ -90,18 +91,4 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(documentRoutes)
   await app.register(ragRoutes)
   return app
-}
-
-/**
- * `Content-Type: application/json` with an empty body counts as no body (FastAPI accepts it), so
- * `POST /safe?prompt=...` works from clients that always send the header.
- */
-function registerJsonBodyParser(app: FastifyInstance) {
-  // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing message.
-  app.removeContentTypeParser('text/plain')
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined)
-    parseJson(request, body as string, done)
-  })
 }

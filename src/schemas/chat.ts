@@ -1,21 +1,20 @@
 import { z } from 'zod'
+import { MAX_MESSAGES, MAX_MODEL_CHARACTERS, MAX_TEXT_CHARACTERS, nonBlankText } from './text.js'
 
 export const messageSchema = z
   .object({
     role: z.enum(['system', 'developer', 'user', 'assistant']).describe('Who speaks'),
-    content: z.string().min(1).describe('What they say; non-empty'),
+    content: nonBlankText(MAX_TEXT_CHARACTERS).describe('What they say; not empty or only whitespace'),
   })
   .meta({ id: 'ChatMessage' })
 
-export const modelSchema = z
-  .string()
-  .min(1)
-  .max(256)
-  .describe('The model to ask; the server default (DEFAULT_MODEL) when omitted')
+export const modelSchema = nonBlankText(MAX_MODEL_CHARACTERS).describe(
+  'The model to ask; the server default (DEFAULT_MODEL) when omitted',
+)
 
 export const chatRequestSchema = z
   .object({
-    messages: z.array(messageSchema).min(1).describe('The conversation, oldest first'),
+    messages: z.array(messageSchema).min(1).max(MAX_MESSAGES).describe('The conversation, oldest first'),
     model: modelSchema.optional(),
     temperature: z
       .number()

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { nonBlankText } from './text.js'
 
 /** The longest document text accepted, in characters (a large book is ~1M). */
 export const MAX_DOCUMENT_CHARACTERS = 2_000_000
@@ -23,11 +24,9 @@ export const documentInputSchema = z
       .max(500)
       .optional()
       .describe('Defaults to the first Markdown heading, else the source file name'),
-    text: z
-      .string()
-      .max(MAX_DOCUMENT_CHARACTERS)
-      .refine((text) => text.trim() !== '', 'must not be empty or blank')
-      .describe('Plain text or Markdown (headings guide the chunking)'),
+    text: nonBlankText(MAX_DOCUMENT_CHARACTERS).describe(
+      'Plain text or Markdown (headings guide the chunking)',
+    ),
     source: z
       .string()
       .max(2_000)

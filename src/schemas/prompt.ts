@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { modelSchema } from './chat.js'
+import { MAX_TEXT_CHARACTERS, nonBlankText } from './text.js'
 
-const promptSchema = z.string().min(1).max(100_000).describe('The prompt')
+const promptSchema = nonBlankText(MAX_TEXT_CHARACTERS).describe('The prompt; not empty or only whitespace')
 
 /** The chapter's contract: `prompt` and `model` as query parameters. */
 export const promptQuerySchema = z.object({ prompt: promptSchema.optional(), model: modelSchema.optional() })

@@ -1,8 +1,11 @@
 import { z } from 'zod'
 import { modelSchema } from './chat.js'
 import { metadataSchema } from './documents.js'
+import { MAX_QUESTION_CHARACTERS, nonBlankText } from './text.js'
 
-const querySchema = z.string().min(1).max(4_000).describe('The question')
+const querySchema = nonBlankText(MAX_QUESTION_CHARACTERS).describe(
+  'The question; not empty or only whitespace',
+)
 
 /** The chapter's contract: `query` as a query parameter. */
 export const ragQuerySchema = z.object({ query: querySchema.optional() })
