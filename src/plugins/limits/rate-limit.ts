@@ -23,8 +23,8 @@ export interface SharedCounters {
  * A fixed window starting at the client's first request. Over it: 429 `{"detail"}` with Retry-After and
  * the draft standard RateLimit-Limit, -Remaining, -Reset headers (every answer carries the latter three).
  *
- * Only routes registered after this are limited: app.ts registers it after the open ones (the docs and
- * /health); an open route registered later opts out with `config: { rateLimit: false }`.
+ * Only routes registered after this are limited: app.ts registers it after the open ones (the docs,
+ * /health, /ready, /metrics); an open route registered later opts out with `config: { rateLimit: false }`.
  * RATE_LIMIT_MAX=0 installs nothing.
  */
 export async function registerRateLimit(
