@@ -101,5 +101,9 @@ export function gatewayEnvironment(fakeUrl: string): Record<string, string> {
     OPENAI_BASE_URL: `${fakeUrl}/v1`,
     OLLAMA_HOST: fakeUrl,
     RAG_DATA_DIR: '/tmp/bench-rag-data',
+    // One client sending thousands of requests and streams: the per-client limits off, as before they
+    // existed. What the limits cost is bench/limits.ts's question (it turns them on).
+    RATE_LIMIT_MAX: '0',
+    STREAMS_PER_CLIENT: '0',
   }
 }

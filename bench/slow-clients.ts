@@ -194,6 +194,8 @@ function gatewayEnvironment(environment: Record<string, string>): Record<string,
     OPENAI_BASE_URL: `${fake.url}/v1`,
     RAG_DATA_DIR: '/tmp/bench-rag-data',
     MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+    // One client measuring /chat for seconds on end: the request rate limit would refuse it.
+    RATE_LIMIT_MAX: '0',
     ...environment,
   }
 }

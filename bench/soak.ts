@@ -63,6 +63,10 @@ const gateway = await startNode(
       OLLAMA_HOST: fake.url,
       RAG_DATA_DIR: '/tmp/soak-rag-data',
       PROBE_GC: '1',
+      // One client at SOAK_RPS: the per-client limits count every request (their memory is soaked too)
+      // but are set too high to refuse any, so the mix of answers stays the one the soak asks for.
+      RATE_LIMIT_MAX: '1000000000',
+      STREAMS_PER_CLIENT: '1000000',
     },
   },
 )

@@ -7,6 +7,7 @@ import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
 import { InFlightRequests } from './plugins/in-flight-requests.js'
 import { registerJsonBodyParser } from './plugins/json-body-parser.js'
+import { createLimits, limitRoutesFromHere, redisReadinessCheck } from './plugins/limits/limits.js'
 import { RequestLog } from './plugins/logger.js'
 import { registerMetrics } from './plugins/metrics/index.js'
 import { registerNotFound } from './plugins/not-found.js'
@@ -37,6 +38,8 @@ export interface BuildAppOptions extends ServiceOverrides {
   loggerInstance?: FastifyServerOptions['loggerInstance']
   /** The clock stream tokens are issued and checked with, in ms (tests move it); Date.now by default. */
   now?: () => number
+  /** Called before the routes are registered, so its hooks reach them (tests stand in for API keys). */
+  setUp?: (app: FastifyInstance) => void
 }
 
 /** Builds the whole app without listening; server.ts listens, tests inject. */
@@ -74,21 +77,27 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   await routeAccess.withDefaultScope('docs', () => registerOpenApi(app))
 
+  const limits = await createLimits(app, config)
   const meters = registerMetrics(app, config)
-  await registerServices(app, config, options, meters)
+  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots }, meters)
   registerReadiness(app, config.READINESS_TIMEOUT_MS)
   // Parsed at boot (loadConfigOrExit): a server that is running has a valid configuration.
   app.readiness.add('config', async () => {})
   app.readiness.add('documents', () => app.documents.ping())
+  const redisCheck = redisReadinessCheck(config, limits)
+  if (redisCheck) app.readiness.add('redis', redisCheck)
   registerGracefulShutdown(app, {
     inFlight,
     streams: app.streams.registry,
     graceMs: config.SHUTDOWN_GRACE_MS,
   })
 
+  options.setUp?.(app)
+  // Open routes first (the docs are registered above): the request rate limit covers the routes after it.
   await app.register(healthRoutes)
   await app.register(readyRoutes)
   if (config.METRICS_ENABLED) await app.register(metricsRoutes, { token: config.METRICS_TOKEN })
+  await limitRoutesFromHere(app, config, limits)
   await app.register(authRoutes)
   await app.register(chatRoutes)
   await app.register(safeRoutes)

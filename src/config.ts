@@ -49,6 +49,16 @@ const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
 const urlWithDefault = (defaultValue: string) =>
   z.preprocess(emptyAsUndefined, httpUrl().default(defaultValue))
 
+/** A comma-separated list; empty (or only commas and spaces) is undefined. */
+const optionalList = z.preprocess((value) => {
+  if (typeof value !== 'string') return value
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+  return items.length > 0 ? items : undefined
+}, z.array(z.string()).optional())
+
 /** Widths of well-known embedding models, so EMBEDDING_DIMENSIONS is needed only for others. */
 export const KNOWN_DIMENSIONS: Record<string, number> = {
   'text-embedding-3-small': 1536,
@@ -138,6 +148,23 @@ export const configSchema = z
     SHUTDOWN_GRACE_MS: integer(5_000, 0, 600_000),
     // --- end of server bounds ---
 
+    // --- Rate limits, per API key (per client IP when keys are off) (README "Rate limits") ---
+    // Counters in Redis when set, so every instance enforces one limit; in memory otherwise.
+    REDIS_URL: z.preprocess(
+      emptyAsUndefined,
+      z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    ),
+    // Requests per window per client; 0 turns the request rate limit off (no hook is installed).
+    RATE_LIMIT_MAX: integer(600, 0, 1_000_000_000),
+    RATE_LIMIT_WINDOW_MS: integer(60_000, 1_000, 86_400_000),
+    // Streams open at once per client; 0 turns the stream limit off.
+    STREAMS_PER_CLIENT: integer(16, 0, 1_000_000),
+    // Models a request may name (empty: any); an API key's own list replaces it for that key.
+    ALLOWED_MODELS: optionalList,
+    // Redis unreachable: `open` serves (warning and counting), `closed` answers 503.
+    RATE_LIMIT_REDIS_FAILURE: z.preprocess(emptyAsUndefined, z.enum(['open', 'closed']).default('open')),
+    // --- end of rate limits ---
+
     // --- Metrics and readiness (README "Metrics and readiness") ---
     // Off: no /metrics route, and no hook or stream stage is installed at all.
     METRICS_ENABLED: boolean(true),
@@ -170,6 +197,19 @@ export const configSchema = z
     path: ['RETRY_MAX_DELAY_MS'],
     message: 'must be greater than or equal to RETRY_MIN_DELAY_MS',
   })
+  .superRefine((config, context) => {
+    // A request that names no model gets the default: a default outside the list would refuse them all.
+    const allowed = config.ALLOWED_MODELS
+    if (allowed === undefined) return
+    for (const variable of ['DEFAULT_MODEL', 'OLLAMA_DEFAULT_MODEL'] as const) {
+      if (allowed.includes(config[variable])) continue
+      context.addIssue({
+        code: 'custom',
+        path: ['ALLOWED_MODELS'],
+        message: `must include ${variable} (${config[variable]}), the model of requests that name none`,
+      })
+    }
+  })
   .refine((config) => config.CHUNK_OVERLAP_TOKENS < config.CHUNK_TOKENS, {
     path: ['CHUNK_OVERLAP_TOKENS'],
     message: 'must be smaller than CHUNK_TOKENS',
@@ -195,13 +235,13 @@ export type Config = z.infer<typeof configSchema>
 
 /**
  * The configured values that must never be shown or logged, whatever their shape: the API key, the
- * metrics token, and the
- * credentials in any configured URL (a database password; a gateway's or Ollama proxy's token, which
- * sits in the user name when the URL has no password: `https://<token>@host`).
+ * metrics token, and the credentials in any configured URL (a database or Redis password; a gateway's or
+ * Ollama proxy's token, which sits in the user name when the URL has no password: `https://<token>@host`).
  */
 export function secretsOf(config: Config): string[] {
   const secrets = [config.OPENAI_API_KEY, config.METRICS_TOKEN, config.STREAM_TOKEN_SECRET]
-  for (const url of [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL]) {
+  const urls = [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL, config.REDIS_URL]
+  for (const url of urls) {
     if (url === undefined) continue
     const { username, password } = new URL(url)
     const credential = password || username

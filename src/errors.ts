@@ -166,6 +166,33 @@ export class NotConfiguredError extends AppError {
   readonly code = 'not_configured'
 }
 
+/**
+ * This client (its API key, or its IP when keys are off) is over one of our limits: requests per window
+ * or concurrent streams. One class for every 429 of ours, so one hook can count them (code `rate_limited`).
+ */
+export class RateLimitedError extends AppError {
+  readonly statusCode = 429
+  readonly code = 'rate_limited'
+  constructor(
+    /** Which limit: the request rate, or the open streams. */
+    readonly limit: 'requests' | 'streams',
+    reason: string,
+    retryAfterMs: number,
+  ) {
+    super(`Too many requests: ${reason}`, { retryAfterMs })
+  }
+}
+
+/** The shared limit counters (Redis) cannot be reached and RATE_LIMIT_REDIS_FAILURE is `closed`. */
+export class LimitsUnavailableError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'limits_unavailable'
+  override readonly isRetryable = true
+  constructor(options?: AppErrorOptions) {
+    super('Rate limits cannot be checked right now; retry later', options)
+  }
+}
+
 /** A bug of ours; the log has the cause, the client a generic message. */
 export class InternalServerError extends AppError {
   readonly statusCode = 500

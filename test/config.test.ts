@@ -105,6 +105,42 @@ describe('.env file', () => {
   })
 })
 
+describe('limits configuration', () => {
+  it('has the documented defaults: limits on, in memory, failing open, any model', () => {
+    const config = parseConfig({})
+    expect(config).toMatchObject({
+      RATE_LIMIT_MAX: 600,
+      RATE_LIMIT_WINDOW_MS: 60_000,
+      STREAMS_PER_CLIENT: 16,
+      RATE_LIMIT_REDIS_FAILURE: 'open',
+    })
+    expect(config.REDIS_URL).toBeUndefined()
+    expect(config.ALLOWED_MODELS).toBeUndefined()
+  })
+
+  it('reads ALLOWED_MODELS as a comma list, spaces and empty items ignored', () => {
+    const config = parseConfig({ ALLOWED_MODELS: ' gpt-5, gpt-5-mini,,llama3.2 ', DEFAULT_MODEL: 'gpt-5' })
+    expect(config.ALLOWED_MODELS).toEqual(['gpt-5', 'gpt-5-mini', 'llama3.2'])
+    expect(parseConfig({ ALLOWED_MODELS: ' , ' }).ALLOWED_MODELS).toBeUndefined()
+  })
+
+  it('refuses an ALLOWED_MODELS without the default models, naming them', () => {
+    expect(() => parseConfig({ ALLOWED_MODELS: 'gpt-5-mini', OLLAMA_DEFAULT_MODEL: 'llama3.2' })).toThrow(
+      'Invalid configuration:\n' +
+        '  ALLOWED_MODELS: must include DEFAULT_MODEL (gpt-5), the model of requests that name none\n' +
+        '  ALLOWED_MODELS: must include OLLAMA_DEFAULT_MODEL (llama3.2), the model of requests that name none',
+    )
+  })
+
+  it('refuses a REDIS_URL that is not redis:// or rediss://, and an unknown failure policy', () => {
+    expect(() => parseConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(
+      'REDIS_URL: must be a redis:// or rediss:// URL',
+    )
+    expect(() => parseConfig({ RATE_LIMIT_REDIS_FAILURE: 'maybe' })).toThrow('RATE_LIMIT_REDIS_FAILURE')
+    expect(parseConfig({ REDIS_URL: 'rediss://cache:6380/2' }).REDIS_URL).toBe('rediss://cache:6380/2')
+  })
+})
+
 describe('secretsOf', () => {
   it('names the API key and the password of every configured URL, as written and percent-decoded', () => {
     const config = parseConfig({
@@ -118,6 +154,11 @@ describe('secretsOf', () => {
   it("names a URL's user name when it carries no password: a token, as proxies take them", () => {
     const config = parseConfig({ OLLAMA_HOST: 'https://ollama-proxy-token@ollama.example.com' })
     expect(secretsOf(config)).toEqual(['ollama-proxy-token'])
+  })
+
+  it("names the Redis URL's password", () => {
+    const config = parseConfig({ REDIS_URL: 'redis://default:redis-password@cache:6379/0' })
+    expect(secretsOf(config)).toEqual(['redis-password'])
   })
 
   it('names the metrics token', () => {

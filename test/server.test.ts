@@ -1,66 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { okReply, startFakeOpenAI } from './fakes/openai.js'
 import { heldReply, type UpstreamReply } from './fakes/upstream.js'
+import { listeningUrl, logLines, startServer, stopServers, temporaryDirectory } from './server-process.js'
 import { waitFor } from './wait-for.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const TSX = join(ROOT, 'node_modules/.bin/tsx')
-const SERVER = join(ROOT, 'src/server.ts')
-
-interface RunningServer {
-  child: ChildProcess
-  output: () => string
-}
-
-const running: ChildProcess[] = []
-const directories: string[] = []
-afterEach(async () => {
-  // tsx runs the server in a child of its own: end the whole process group, not just tsx.
-  const exits = running.splice(0).map(async (child) => {
-    const exited = child.exitCode !== null || child.signalCode !== null ? undefined : once(child, 'exit')
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL')
-    } catch {
-      // the whole group is already gone
-    }
-    await exited
-  })
-  await Promise.all(exits)
-  await Promise.all(directories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })))
-})
-
-/** A temporary directory, removed after the test. */
-async function temporaryDirectory(prefix: string): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), prefix))
-  directories.push(directory)
-  return directory
-}
-
-/** Starts src/server.ts as a real process, in an empty directory so no .env is read. */
-async function startServer(environment: Record<string, string>): Promise<RunningServer> {
-  const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...inherited } = process.env
-  const child = spawn(TSX, [SERVER], {
-    detached: true,
-    cwd: await temporaryDirectory('genai-server-'),
-    env: { ...inherited, PORT: '0', LOG_LEVEL: 'info', ...environment },
-  })
-  running.push(child)
-  let output = ''
-  child.stdout?.on('data', (chunk) => {
-    output += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    output += chunk
-  })
-  return { child, output: () => output }
-}
+afterEach(stopServers)
 
 /** A server process pointed at a fake OpenAI, with one /chat in flight that the fake answers with `reply`. */
 async function serveChatInFlight(environment: Record<string, string>, reply: UpstreamReply) {
@@ -80,26 +28,6 @@ async function serveChatInFlight(environment: Record<string, string>, reply: Ups
   })
   await waitFor(() => upstream.received.length === 1)
   return { server, upstream, answer }
-}
-
-const LISTENING = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/
-
-/** The server's URL once it says it listens; fails as soon as it exits instead. */
-async function listeningUrl(server: RunningServer): Promise<string> {
-  const exited = () => server.child.exitCode !== null || server.child.signalCode !== null
-  await waitFor(() => LISTENING.test(server.output()) || exited(), { timeout: 10_000 })
-  const url = LISTENING.exec(server.output())?.[1]
-  if (!url) throw new Error(`server did not start:\n${server.output()}`)
-  return url
-}
-
-/** The server's JSON log lines so far. */
-function logLines(server: RunningServer): Record<string, unknown>[] {
-  return server
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line))
 }
 
 describe('the server process', () => {

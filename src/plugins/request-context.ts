@@ -16,16 +16,8 @@ declare module 'fastify' {
     clientSignal: CancelSignal
     /** Time this request spent waiting on upstreams, for the Server-Timing header. */
     timing: UpstreamTiming
-    /**
-     * The name of the API key the request came with, for per-key token counts: "anonymous" until an
-     * authentication hook (issue 11) sets it. Never the key itself.
-     */
-    apiKeyName: string
   }
 }
-
-/** The key name of a request no authentication hook has named. */
-export const ANONYMOUS = 'anonymous'
 
 // Accept a caller's id only when it is short and plain, so it cannot forge or flood log lines.
 const ACCEPTABLE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -43,7 +35,6 @@ export function requestIdFor(request: IncomingMessage): string {
 export function registerRequestContext(app: FastifyInstance, inFlight: InFlightRequests) {
   app.decorateRequest('clientSignal', undefined as unknown as CancelSignal)
   app.decorateRequest('timing', undefined as unknown as FastifyRequest['timing'])
-  app.decorateRequest('apiKeyName', ANONYMOUS)
   app.addHook('onRequest', (request, reply, done) => {
     request.timing = { upstreamMs: 0 }
     reply.header('x-request-id', request.id)

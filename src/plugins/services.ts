@@ -11,6 +11,7 @@ import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
 import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { RagService } from '../services/rag-service.js'
+import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
 import type { ServiceMeters } from './metrics/index.js'
 
@@ -41,6 +42,11 @@ export interface ServiceOverrides {
   store?: DocumentStore
 }
 
+export interface ServiceOptions extends ServiceOverrides {
+  /** Counts the streams each client holds open (plugins/limits); undefined: not limited. */
+  streamSlots?: StreamSlots
+}
+
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
 class UnconfiguredProvider implements ChatProvider {
   constructor(
@@ -65,7 +71,7 @@ class UnconfiguredProvider implements ChatProvider {
 export async function registerServices(
   app: FastifyInstance,
   config: Config,
-  overrides: ServiceOverrides = {},
+  overrides: ServiceOptions = {},
   meters?: ServiceMeters,
 ) {
   const dispatcher = createConnectionPool(config.UPSTREAM_MAX_CONNECTIONS)
@@ -104,6 +110,7 @@ export async function registerServices(
     })
   const streams = new Streams({
     retry,
+    slots: overrides.streamSlots,
     limits: {
       firstEventMs: config.STREAM_FIRST_EVENT_TIMEOUT_MS,
       idleMs: config.STREAM_IDLE_TIMEOUT_MS,

@@ -46,6 +46,16 @@ export interface CallOptions {
   attempt?: number
   /** The name of the API key the request came with, for per-key token counts (undefined: anonymous). */
   apiKeyName?: string
+  /** Who asks for a stream and how many they may hold open at once; undefined: not limited. */
+  streamQuota?: StreamQuota
+}
+
+/** A client's share of the open streams (STREAMS_PER_CLIENT, or its API key's own limit). */
+export interface StreamQuota {
+  /** The client: its API key's name, or its IP when keys are off. */
+  client: string
+  /** The most streams it may hold open at once. */
+  limit: number
 }
 
 /** Runs an upstream call, adding its duration to `options.timing`. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { chatRequestSchema, chatResponseSchema } from '../schemas/chat.js'
 import { providerErrorResponses } from '../schemas/errors.js'
+import { allowedModel } from './allowed-models.js'
 import { callOptions } from './call-options.js'
 
 const chatRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -18,7 +19,8 @@ const chatRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { messages, model, temperature } = request.body
-      const generateRequest = { messages, model: model ?? app.config.DEFAULT_MODEL, temperature }
+      const allowed = allowedModel(request, model ?? app.config.DEFAULT_MODEL, ['body', 'model'])
+      const generateRequest = { messages, model: allowed, temperature }
       return app.chat.answer('openai', generateRequest, callOptions(request))
     },
   )

@@ -4,7 +4,7 @@ import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema, promptResponseSchema } from '../schemas/prompt.js'
 import { ndjson } from '../streaming/ndjson.js'
 import { sendStream } from '../streaming/stream-body.js'
-import { callOptions } from './call-options.js'
+import { callOptions, streamCallOptions } from './call-options.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
 const INPUT_DESCRIPTION =
@@ -31,7 +31,12 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const { prompt, model } = promptFrom(request.query, request.body, app.config.OLLAMA_DEFAULT_MODEL)
+      const { prompt, model } = promptFrom(
+        request,
+        request.query,
+        request.body,
+        app.config.OLLAMA_DEFAULT_MODEL,
+      )
       const result = await app.chat.answer(
         'ollama',
         { messages: asMessages(prompt), model },
@@ -72,11 +77,16 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { prompt, model } = promptFrom(request.query, request.body, app.config.OLLAMA_DEFAULT_MODEL)
+      const { prompt, model } = promptFrom(
+        request,
+        request.query,
+        request.body,
+        app.config.OLLAMA_DEFAULT_MODEL,
+      )
       const stream = await app.chat.stream(
         'ollama',
         { messages: asMessages(prompt), model },
-        callOptions(request),
+        streamCallOptions(request),
       )
       return sendStream(reply, stream, ndjson())
     },

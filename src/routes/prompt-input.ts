@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify'
 import { RequestValidationError } from '../errors.js'
 import type { PromptBody, PromptQuery } from '../schemas/prompt.js'
+import { allowedModel, type ModelLocation } from './allowed-models.js'
 
 /**
  * A required field the chapter takes as a query parameter and that may instead come in a JSON body:
@@ -23,10 +25,20 @@ export function queryOrBody<T>(
   return value
 }
 
-/** The prompt from the query or the body; `model` falls back to the query, then to the default. */
-export function promptFrom(query: PromptQuery, body: PromptBody, defaultModel: string) {
+/**
+ * The prompt from the query or the body; `model` falls back to the query, then to the default, and must
+ * be one the caller may use (allowed-models.ts).
+ */
+export function promptFrom(
+  request: FastifyRequest,
+  query: PromptQuery,
+  body: PromptBody,
+  defaultModel: string,
+) {
   const prompt = queryOrBody('prompt', query.prompt, body, body?.prompt)
-  return { prompt, model: body?.model ?? query.model ?? defaultModel }
+  const model = body?.model ?? query.model ?? defaultModel
+  const location: ModelLocation = body?.model === undefined ? ['query', 'model'] : ['body', 'model']
+  return { prompt, model: allowedModel(request, model, location) }
 }
 
 /** A prompt as the one user message of a conversation. */

@@ -5,7 +5,8 @@ import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.j
 import { ragBodySchema, ragQuerySchema, ragResponseSchema, type sourceSchema } from '../schemas/rag.js'
 import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
-import { callOptions } from './call-options.js'
+import { allowedModel } from './allowed-models.js'
+import { callOptions, streamCallOptions } from './call-options.js'
 import { queryOrBody } from './prompt-input.js'
 
 const ragRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -46,15 +47,14 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
         topK: body?.top_k ?? app.config.RAG_TOP_K,
         filter: body?.filter,
         minScore: body?.min_score,
-        model: body?.model ?? app.config.DEFAULT_MODEL,
+        model: allowedModel(request, body?.model ?? app.config.DEFAULT_MODEL, ['body', 'model']),
       }
-      const call = callOptions(request)
       if (!body?.stream) {
-        const answer = await app.rag.answer(question, options, call)
+        const answer = await app.rag.answer(question, options, callOptions(request))
         return reply.send({ ...answer, sources: answer.sources.map(toSourceBody) })
       }
 
-      const { sources, stream } = await app.rag.streamAnswer(question, options, call)
+      const { sources, stream } = await app.rag.streamAnswer(question, options, streamCallOptions(request))
       const preface = { sources: sources.map(toSourceBody) }
       return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS, preface }))
     },

@@ -28,7 +28,7 @@ const safeRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const { prompt, model } = promptFrom(request.query, request.body, app.config.DEFAULT_MODEL)
+      const { prompt, model } = promptFrom(request, request.query, request.body, app.config.DEFAULT_MODEL)
       const generateRequest = { messages: asMessages(prompt), model }
       const result = await app.chat.answerWithRetry('openai', generateRequest, callOptions(request))
       return { response: result.text }

@@ -4,7 +4,7 @@ import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema } from '../schemas/prompt.js'
 import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
-import { callOptions } from './call-options.js'
+import { streamCallOptions } from './call-options.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
 const SSE_DESCRIPTION =
@@ -41,11 +41,11 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { prompt, model } = promptFrom(request.query, request.body, app.config.DEFAULT_MODEL)
+      const { prompt, model } = promptFrom(request, request.query, request.body, app.config.DEFAULT_MODEL)
       const stream = await app.chat.stream(
         'openai',
         { messages: asMessages(prompt), model },
-        callOptions(request),
+        streamCallOptions(request),
       )
       return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS }))
     },
@@ -63,11 +63,11 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { prompt, model } = promptFrom(request.query, undefined, app.config.DEFAULT_MODEL)
+      const { prompt, model } = promptFrom(request, request.query, undefined, app.config.DEFAULT_MODEL)
       const stream = await app.chat.stream(
         'openai',
         { messages: asMessages(prompt), model },
-        callOptions(request),
+        streamCallOptions(request),
       )
       return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS }))
     },

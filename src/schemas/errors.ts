@@ -28,7 +28,9 @@ export const providerErrorResponses = {
   422: validationErrorResponseSchema.describe(
     'Invalid input: each issue names its location, e.g. ["body", "messages", 0, "role"]',
   ),
-  429: described('The provider is rate limiting; see the Retry-After header when present'),
+  429: described(
+    'Too many requests: over this client\'s request rate or open streams (README "Rate limits"), or the provider is rate limiting; see Retry-After',
+  ),
   502: described('The provider failed, refused our credentials, or could not be reached'),
   503: described('The provider is not configured on this server (the detail names the variable to set)'),
   504: described('The provider did not answer in time'),

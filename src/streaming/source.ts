@@ -1,5 +1,10 @@
 import { Cancellation, type CancelSignal } from '../cancellation.js'
-import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
+import {
+  ServiceUnavailableError,
+  UpstreamRateLimitError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from '../errors.js'
 import {
   type ChatProvider,
   type GenerateRequest,
@@ -38,7 +43,8 @@ export interface ProviderSourceOptions {
  * A provider's stream, attempted under the retry policy until one attempt yields its first part. An
  * attempt whose first part does not come within `firstEventMs` is cancelled (its request aborted) and
  * counts as a retryable timeout. Nothing has reached the client before the first part, so a retry is
- * invisible to it; after it, nothing is retried.
+ * invisible to it; after it, nothing is retried. Retries spent on a provider that rate limits us are a
+ * 429 (rateLimitedWhenThrottled), not the 503 of an outage.
  */
 export function providerSource(options: ProviderSourceOptions): SourceOpener {
   const { provider, request, requestId, timing, apiKeyName, retry, firstEventMs } = options
@@ -66,7 +72,28 @@ export function providerSource(options: ProviderSourceOptions): SourceOpener {
         throw new UpstreamUnavailableError({ logDetail: 'upstream stream ended before its first event' })
       }
       return { first: result.value, rest, release: () => attempt.release() }
-    }, signal)
+    }, signal).catch((error: unknown) => {
+      throw rateLimitedWhenThrottled(error)
+    })
+}
+
+/** The Retry-After of a stream refused for the provider's 429s when the provider named none. */
+export const THROTTLED_RETRY_AFTER_MS = 1_000
+
+/**
+ * Retries exhausted because the provider's last answer was a 429: the client is being rate limited, not
+ * facing an outage, and nothing has been sent yet, so the stream answers 429 with the provider's
+ * Retry-After (or THROTTLED_RETRY_AFTER_MS). /safe keeps its 503: that contract is the chapter's.
+ */
+export function rateLimitedWhenThrottled(error: unknown): unknown {
+  if (!(error instanceof ServiceUnavailableError)) return error
+  const last = error.cause
+  if (!(last instanceof UpstreamRateLimitError)) return error
+  return new UpstreamRateLimitError({
+    cause: error,
+    retryAfterMs: last.retryAfterMs ?? THROTTLED_RETRY_AFTER_MS,
+    logDetail: error.logDetail,
+  })
 }
 
 /** A stream that is whole before it starts (e.g. /rag's answer when nothing relevant was found). */

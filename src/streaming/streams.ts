@@ -6,6 +6,7 @@ import { fixedSource, providerSource, type SourceOpener } from './source.js'
 import { type StreamMeter, streamMetrics } from './stream-metrics.js'
 import { StreamRegistry } from './stream-registry.js'
 import { StreamSession } from './stream-session.js'
+import type { StreamLease, StreamSlots } from './stream-slots.js'
 
 export interface StreamLimits {
   /** Longest wait for the upstream's first part, per attempt. */
@@ -20,6 +21,8 @@ export interface StreamsOptions {
   limits: StreamLimits
   /** Retries attempts until the first part. */
   retry: RetryPolicy
+  /** Counts the streams each client holds open; undefined: streams are not limited per client. */
+  slots?: StreamSlots
   /** Receives each stream's life (metrics); undefined: no metrics stage at all. */
   meter?: StreamMeter
 }
@@ -64,10 +67,21 @@ export class Streams {
   }
 
   async #open(open: SourceOpener, call: CallOptions): Promise<StreamSession> {
+    // Before anything starts, so a client at its limit gets a plain 429 and costs no upstream call.
+    const lease = await this.#acquireSlot(call)
     const session = new StreamSession({ open, stages: this.#stages(), clientSignal: call.signal })
     this.registry.track(session)
+    // `closed` resolves however the stream ends: its last part, a failure (opening included), the client
+    // leaving, shutdown; and only once its response has closed.
+    if (lease) void session.closed.then(() => lease.release())
     await session.open()
     return session
+  }
+
+  #acquireSlot(call: CallOptions): Promise<StreamLease> | undefined {
+    const quota = call.streamQuota
+    if (!quota || !this.#options.slots) return undefined
+    return this.#options.slots.acquire(quota.client, quota.limit)
   }
 
   #stages(): Stage[] {

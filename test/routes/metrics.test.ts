@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { registerMetrics } from '../../src/plugins/metrics/index.js'
+import { bearer, KEYS_ENVIRONMENT, USE_KEY } from '../access-keys.js'
 import { emptyDocumentStore } from '../fakes/document-store.js'
 import { ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
 import { errorReply, longSseReply, sseReply } from '../fakes/openai.js'
@@ -54,6 +55,18 @@ describe('GET /metrics: requests', () => {
     expect(sumOf(samples, 'genai_tokens_total', { ...tokens, direction: 'input' })).toBe(21)
     expect(sumOf(samples, 'genai_tokens_total', { ...tokens, direction: 'output' })).toBe(10)
     expect(sumOf(samples, 'genai_upstream_errors_total')).toBe(0)
+  })
+
+  it("counts tokens by the name of the request's API key, never by the key itself", async () => {
+    const { app } = await open(KEYS_ENVIRONMENT)
+    const chat = await app.inject({ method: 'POST', url: '/chat', payload: hello, headers: bearer(USE_KEY) })
+    expect(chat.statusCode).toBe(200)
+    const response = await app.inject({ method: 'GET', url: '/metrics' })
+    const samples = parseMetrics(response.body)
+    const tokens = { provider: 'openai', model: 'gpt-4.1-mini', key: 'web' }
+    expect(sumOf(samples, 'genai_tokens_total', { ...tokens, direction: 'input' })).toBe(21)
+    expect(sumOf(samples, 'genai_tokens_total', { key: 'anonymous' })).toBe(0)
+    expect(response.body).not.toContain(USE_KEY)
   })
 
   it('labels a route by its template, never by the raw URL, and requests no route took as "unmatched"', async () => {

@@ -48,7 +48,8 @@ async function openAndReadFirstFrame(base: string) {
 describe('cancellation', () => {
   it('after 100 clients disconnect mid-stream, the upstream saw every request closed and no stream is left', async () => {
     upstream.reset(longSseReply(2_000, 'word ', { delayMs: 20 }))
-    const { app, base } = await serve()
+    // 100 streams from one client: its whole share, exactly.
+    const { app, base } = await serve({ STREAMS_PER_CLIENT: '100' })
     const abandonedBefore = upstream.abandonedRequests
     const clients = await Promise.all(Array.from({ length: 100 }, () => openAndReadFirstFrame(base)))
     expect(app.streams.size).toBe(100)

@@ -161,12 +161,12 @@ describe('failures before the first event are ordinary HTTP errors', () => {
       "model 'gpt-5' not found",
     ],
     [
-      '429 on every attempt',
+      '429 on every attempt (rate limited, not an outage)',
       () => {
         upstream.defaultReply = fixtureReply('openai-error-429', { headers: { 'retry-after': '0' } })
       },
-      503,
-      'AI service unavailable',
+      429,
+      'The AI provider is rate limiting requests; retry later',
     ],
     [
       '5xx on every attempt',

@@ -8,7 +8,6 @@ import type {
   StreamPart,
   Usage,
 } from '../../providers/provider.js'
-import { ANONYMOUS } from '../request-context.js'
 import { BoundedSeries } from './bounded-series.js'
 import type { MetricSet } from './definitions.js'
 
@@ -30,6 +29,9 @@ interface ModelSeries {
   errors: Map<string, CounterChild>
   tokens: BoundedSeries<KeySeries>
 }
+
+/** The key label of calls made without an API key (keys off, or an open route). */
+const ANONYMOUS = 'anonymous'
 
 /** Model names and key names each get this many series at most (key names come from issue 11's config). */
 const KEY_NAME_LIMIT = 1_000

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../../config.js'
+import { LimitsUnavailableError, RateLimitedError } from '../../errors.js'
+import { MemoryStreamSlots, type StreamSlots } from '../../streaming/stream-slots.js'
+import { registerRateLimit, type SharedCounters } from './rate-limit.js'
+import { connectRedis } from './redis-client.js'
+import { RedisFailures } from './redis-failures.js'
+import { RedisStreamSlots } from './redis-stream-slots.js'
+
+/** The per-client limits of the app (README "Rate limits"), for the services, metrics and tests. */
+export interface Limits {
+  /** Counts the streams each client holds open; undefined when STREAMS_PER_CLIENT is 0. */
+  streamSlots: StreamSlots | undefined
+  /** Redis and its failures (counted: `failures.count`), when REDIS_URL shares the counters. */
+  redis: SharedCounters | undefined
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The per-client limits: stream slots, and Redis when the counters are shared. */
+    limits: Limits
+  }
+}
+
+/**
+ * Connects the limits' store (Redis with REDIS_URL, else memory) and decorates the app with the limits.
+ * The request rate is registered apart (limitRoutesFromHere), between the open routes and the others.
+ */
+export async function createLimits(app: FastifyInstance, config: Config): Promise<Limits> {
+  const anyLimit = config.RATE_LIMIT_MAX > 0 || config.STREAMS_PER_CLIENT > 0
+  let redis: SharedCounters | undefined
+  if (config.REDIS_URL && anyLimit) {
+    const failures = new RedisFailures(app.log, config.RATE_LIMIT_REDIS_FAILURE)
+    redis = { client: await connectRedis(app, config.REDIS_URL, failures), failures }
+  }
+  let streamSlots: StreamSlots | undefined
+  if (config.STREAMS_PER_CLIENT > 0) {
+    streamSlots = redis ? new RedisStreamSlots(redis.client, redis.failures) : new MemoryStreamSlots()
+  }
+  const limits = { streamSlots, redis }
+  app.decorate('limits', limits)
+  return limits
+}
+
+/**
+ * Registers the request rate limit: every route registered after it is limited. Every 429 of ours (a
+ * RateLimitedError, whichever limit refused) is counted in the metrics, in an `onError` hook: nothing
+ * runs for a request that is not refused.
+ */
+export async function limitRoutesFromHere(app: FastifyInstance, config: Config, limits: Limits) {
+  await registerRateLimit(app, config, limits.redis)
+  if (config.RATE_LIMIT_MAX === 0 && limits.streamSlots === undefined) return
+  app.addHook('onError', async (_request, _reply, error) => {
+    if (error instanceof RateLimitedError) app.metrics.countRateLimitRejection()
+  })
+}
+
+/**
+ * The /ready check of Redis, when a Redis outage refuses requests (RATE_LIMIT_REDIS_FAILURE=closed): a
+ * load balancer then sends them elsewhere. Failing open, the server serves without Redis: not a reason
+ * to take every instance out of rotation at once.
+ */
+export function redisReadinessCheck(config: Config, limits: Limits): (() => Promise<unknown>) | undefined {
+  const redis = limits.redis
+  if (!redis || config.RATE_LIMIT_REDIS_FAILURE === 'open') return undefined
+  return async () => {
+    try {
+      await redis.client.ping()
+    } catch (error) {
+      throw new LimitsUnavailableError({ cause: error })
+    }
+  }
+}

@@ -1,0 +1,197 @@
+import { once } from 'node:events'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, beforeEach, expect, it, onTestFinished } from 'vitest'
+import { RateLimitedError } from '../../../src/errors.js'
+import { RedisFailures } from '../../../src/plugins/limits/redis-failures.js'
+import {
+  RedisStreamSlots,
+  STREAM_SLOTS_REDIS_PREFIX,
+} from '../../../src/plugins/limits/redis-stream-slots.js'
+import { emptyDocumentStore } from '../../fakes/document-store.js'
+import { sseReply } from '../../fakes/openai.js'
+import { openTestApp, testConfig, useFakeOpenAI } from '../../helpers.js'
+import { describeWithRedis, type RedisServer, startRedis } from '../../redis-server.js'
+import { waitFor } from '../../wait-for.js'
+
+const context = useFakeOpenAI()
+
+const chat = (app: FastifyInstance) =>
+  app.inject({ method: 'POST', url: '/chat', payload: { messages: [{ role: 'user', content: 'hi' }] } })
+
+describeWithRedis('limits in Redis', () => {
+  let redis: RedisServer
+  let admin: Redis
+  beforeAll(async () => {
+    redis = await startRedis()
+    admin = new Redis(redis.url)
+  })
+  afterAll(async () => {
+    await admin?.quit()
+    await redis?.stop()
+  })
+  beforeEach(async () => {
+    await admin.flushall()
+  })
+
+  /** A connected Redis client of the test's own (as an instance's), closed after it. */
+  async function client(): Promise<Redis> {
+    const connection = new Redis(redis.url, { enableOfflineQueue: false, lazyConnect: true })
+    onTestFinished(() => connection.disconnect())
+    await connection.connect()
+    return connection
+  }
+
+  const failuresFor = (app?: FastifyInstance) =>
+    new RedisFailures(app?.log ?? (console as unknown as FastifyInstance['log']), 'open')
+
+  async function instance(environment: Record<string, string> = {}) {
+    const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: redis.url, ...environment })
+    return openTestApp(config)
+  }
+
+  it('two instances enforce one request limit together', async () => {
+    const [first, second] = [await instance({ RATE_LIMIT_MAX: '5' }), await instance({ RATE_LIMIT_MAX: '5' })]
+    const statuses: number[] = []
+    for (let index = 0; index < 10; index++) {
+      statuses.push((await chat(index % 2 === 0 ? first.app : second.app)).statusCode)
+    }
+    expect(statuses.filter((status) => status === 200)).toHaveLength(5)
+    expect(statuses.slice(5)).toEqual([429, 429, 429, 429, 429])
+    expect(await admin.keys('genai:rate:*')).toEqual(['genai:rate:ip:127.0.0.1'])
+  })
+
+  it('two instances share the stream slots: the limit holds across both, a release frees one', async () => {
+    const [first, second] = [
+      new RedisStreamSlots(await client(), failuresFor()),
+      new RedisStreamSlots(await client(), failuresFor()),
+    ]
+    const a = await first.acquire('ip:10.0.0.1', 2)
+    await second.acquire('ip:10.0.0.1', 2)
+    await expect(first.acquire('ip:10.0.0.1', 2)).rejects.toBeInstanceOf(RateLimitedError)
+    await expect(second.acquire('ip:10.0.0.2', 2)).resolves.toBeDefined()
+    a.release()
+    await waitFor(async () => (await admin.zcard(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.1`)) === 1)
+    await expect(second.acquire('ip:10.0.0.1', 2)).resolves.toBeDefined()
+  })
+
+  it("a crashed instance's leases expire: its slots come back without it", async () => {
+    const crashed = await client()
+    await new RedisStreamSlots(crashed, failuresFor(), 300).acquire('ip:10.0.0.3', 1)
+    crashed.disconnect() // never releases, never renews
+    const survivor = new RedisStreamSlots(await client(), failuresFor(), 300)
+    await expect(survivor.acquire('ip:10.0.0.3', 1)).rejects.toBeInstanceOf(RateLimitedError)
+    await waitFor(async () => (await admin.zcard(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.3`)) === 0)
+    await expect(survivor.acquire('ip:10.0.0.3', 1)).resolves.toBeDefined()
+  })
+
+  it('renews the lease of a live stream before it expires', async () => {
+    const slots = new RedisStreamSlots(await client(), failuresFor(), 300)
+    const lease = await slots.acquire('ip:10.0.0.4', 1)
+    onTestFinished(() => lease.release())
+    const key = `${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.4`
+    const [member, firstExpiry] = await admin.zrange(key, 0, 0, 'WITHSCORES')
+    await waitFor(async () => Number(await admin.zscore(key, member as string)) > Number(firstExpiry))
+  })
+
+  it('a stream refused by the shared count is a 429 before any upstream call', async () => {
+    const { app } = await instance({ STREAMS_PER_CLIENT: '1' })
+    // Another instance holds this client's one slot.
+    await new RedisStreamSlots(await client(), failuresFor()).acquire('ip:127.0.0.1', 1)
+    const received = context.upstream.received.length
+    const response = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
+    expect(response.statusCode).toBe(429)
+    expect(response.headers['retry-after']).toBe('1')
+    expect(context.upstream.received.length).toBe(received)
+  })
+})
+
+describeWithRedis('Redis going away', () => {
+  it('fail open (the default): requests and streams are served, the failure is counted and logged once', async () => {
+    const doomed = await startRedis()
+    onTestFinished(() => doomed.stop())
+    const { app, logs, logText } = await openTestApp(
+      testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: doomed.url, RATE_LIMIT_MAX: '2' }),
+      { store: emptyDocumentStore() },
+    )
+    expect((await chat(app)).statusCode).toBe(200)
+    await doomed.stop()
+    const statuses = [
+      (await chat(app)).statusCode,
+      (await chat(app)).statusCode,
+      (await chat(app)).statusCode,
+    ]
+    expect(statuses).toEqual([200, 200, 200])
+    context.upstream.reset(sseReply())
+    const stream = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
+    expect(stream.statusCode).toBe(200)
+    // Three rate checks, and the stream's rate check and slot.
+    expect(app.limits.redis?.failures.count).toBe(5)
+    // Failing open, Redis is no reason to leave the rotation.
+    const ready = await app.inject({ method: 'GET', url: '/ready' })
+    expect(ready.statusCode).toBe(200)
+    expect(Object.keys(ready.json().checks)).toEqual(['config', 'documents'])
+    const warnings = logs.filter((line) => String(line.msg).startsWith('Redis unreachable: the request rate'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ level: 40, policy: 'open' })
+    expect(logText()).not.toContain(doomed.url)
+  })
+
+  it('fail closed: 503 {"detail"} while Redis is away', async () => {
+    const doomed = await startRedis()
+    onTestFinished(() => doomed.stop())
+    const { app } = await openTestApp(
+      testConfig({
+        OPENAI_BASE_URL: context.upstream.url,
+        REDIS_URL: doomed.url,
+        RATE_LIMIT_REDIS_FAILURE: 'closed',
+      }),
+      { store: emptyDocumentStore() },
+    )
+    await doomed.stop()
+    const response = await chat(app)
+    expect(response.statusCode).toBe(503)
+    expect(response.json()).toEqual({ detail: 'Rate limits cannot be checked right now; retry later' })
+    const stream = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
+    expect(stream.statusCode).toBe(503)
+    const ready = await app.inject({ method: 'GET', url: '/ready' })
+    expect(ready.statusCode).toBe(503)
+    expect(ready.json().checks).toEqual({
+      config: 'ok',
+      documents: 'ok',
+      redis: 'Rate limits cannot be checked right now; retry later',
+    })
+  })
+
+  it('a Redis down at boot does not stop the start, and its password is never logged', async () => {
+    const doomed = await startRedis()
+    await doomed.stop()
+    const url = `redis://:redis-secret-password@127.0.0.1:${doomed.port}`
+    const { app, logs, logText } = await openTestApp(
+      testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: url }),
+    )
+    const response = await chat(app)
+    expect(response.statusCode).toBe(200)
+    expect(logs.some((line) => line.msg === 'Redis connection failed; reconnecting')).toBe(true)
+    expect(logText()).not.toContain('redis-secret-password')
+  })
+
+  it('a Redis that accepts connections and never answers: the start goes on, each check fails in time', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => sockets.add(socket))
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    onTestFinished(() => {
+      silent.close()
+      for (const socket of sockets) socket.destroy()
+    })
+    const { port } = silent.address() as AddressInfo
+    const { app, logs } = await openTestApp(
+      testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: `redis://127.0.0.1:${port}` }),
+    )
+    const response = await chat(app)
+    expect(response.statusCode).toBe(200)
+    expect(logs.some((line) => String(line.msg).startsWith('Redis'))).toBe(true)
+  })
+})
