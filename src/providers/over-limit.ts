@@ -26,6 +26,7 @@ export function readAtMost(body: Readable, maxBytes: number, what: string): Prom
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let length = 0
+    let ended = false
     body.on('data', (chunk: Buffer) => {
       length += chunk.length
       if (length <= maxBytes) {
@@ -36,10 +37,16 @@ export function readAtMost(body: Readable, maxBytes: number, what: string): Prom
       reject(new OverLimitError(what, maxBytes))
       body.destroy()
     })
-    body.once('end', () => resolve(Buffer.concat(chunks, length)))
+    body.once('end', () => {
+      ended = true
+      resolve(Buffer.concat(chunks, length))
+    })
     // Kept for the body's life: a second error with no listener would crash the process.
     body.on('error', reject)
-    // Settles a body destroyed without an error too (after `end`, this does nothing).
-    body.once('close', () => reject(new Error('the body closed before its end')))
+    // Settles a body destroyed without an error too. Every body closes after its end: the Error (and the
+    // stack trace it captures, ~20 µs) is built only when it did not end, not on every call.
+    body.once('close', () => {
+      if (!ended) reject(new Error('the body closed before its end'))
+    })
   })
 }
