@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
-import type { Counter, Histogram } from 'prom-client'
 import type { MetricSet } from './definitions.js'
+import type { CounterCell, HistogramCell } from './plain-metrics.js'
 
 /** The route label of requests no route took (404, 405): never the raw URL, which is the client's. */
 export const UNMATCHED = 'unmatched'
 
 interface RequestSeries {
-  count: Counter.Internal
-  duration: Histogram.Internal<string>
+  count: CounterCell
+  duration: HistogramCell
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { Counter, Histogram } from 'prom-client'
 import { AppError, ClientClosedRequestError, ServerShuttingDownError } from '../../errors.js'
 import type {
   CallOptions,
@@ -10,8 +9,9 @@ import type {
 } from '../../providers/provider.js'
 import { BoundedSeries } from './bounded-series.js'
 import type { MetricSet } from './definitions.js'
+import type { CounterCell, HistogramCell } from './plain-metrics.js'
 
-type CounterChild = Counter.Internal
+type CounterChild = CounterCell
 
 interface KeySeries {
   input: CounterChild
@@ -22,8 +22,8 @@ interface KeySeries {
 interface ModelSeries {
   /** The model label: the model's name, or OTHER past the limit. */
   model: string
-  generateDuration: Histogram.Internal<string>
-  streamDuration: Histogram.Internal<string>
+  generateDuration: HistogramCell
+  streamDuration: HistogramCell
   retries: CounterChild
   /** By our error code: a fixed set of classes, so bounded without a limit. */
   errors: Map<string, CounterChild>

@@ -1,12 +1,12 @@
-import type { Counter, Histogram } from 'prom-client'
 import type { DocumentOperation, DocumentsMeter } from '../../rag/documents.js'
 import type { StreamMeter } from '../../streaming/stream-metrics.js'
 import type { MetricSet } from './definitions.js'
+import type { CounterCell, HistogramCell } from './plain-metrics.js'
 
 /** The streams' reports (streaming/stream-metrics.ts), as prom-client metrics. */
 export function streamMeter(metrics: MetricSet): StreamMeter {
   // Our error codes are a fixed set: one child each, made on first use.
-  const failed = new Map<string, Counter.Internal>()
+  const failed = new Map<string, CounterCell>()
   return {
     opened: () => metrics.streamsActive.inc(),
     firstText: (seconds) => metrics.streamFirstText.observe(seconds),
@@ -27,8 +27,8 @@ export function streamMeter(metrics: MetricSet): StreamMeter {
 }
 
 interface OperationSeries {
-  count: Counter.Internal
-  duration: Histogram.Internal<string>
+  count: CounterCell
+  duration: HistogramCell
 }
 
 /** The document library's reports (rag/documents.ts), as prom-client metrics. */
