@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKey, hashKey } from '../src/plugins/key-ring.js'
 import { streamLoad, wrk } from './load.js'
-import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode, withCpu } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -86,12 +86,16 @@ async function measure({ server, headers }: Variant): Promise<Figures> {
     body: chatBody,
     headers,
   })
-  let cpu = server.cpuMs()
-  const chat = await wrk(`${server.url}/chat`, { connections: 64, seconds: SECONDS, body: chatBody, headers })
-  const chatCpuUs = ((server.cpuMs() - cpu) * 1000) / chat.requests
-  cpu = server.cpuMs()
-  const streams = await streamLoad(`${server.url}/stream`, streamBody, 64, SECONDS, headers)
-  const streamCpuUs = ((server.cpuMs() - cpu) * 1000) / streams.streams
+  const { result: chat, cpuUs: chatCpuUs } = await withCpu(
+    server,
+    () => wrk(`${server.url}/chat`, { connections: 64, seconds: SECONDS, body: chatBody, headers }),
+    (load) => load.requests,
+  )
+  const { result: streams, cpuUs: streamCpuUs } = await withCpu(
+    server,
+    () => streamLoad(`${server.url}/stream`, streamBody, 64, SECONDS, headers),
+    (load) => load.streams,
+  )
   return {
     chatC1P50: single.p50Ms,
     chatRps: chat.requestsPerSecond,

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LOAD_CPU, openStreams, streamLoad, wrk } from './load.js'
-import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode, withCpu } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -77,13 +77,6 @@ type Figures = Record<string, number>
 const samples: Record<string, Figures[]> = { gateway: [], baseline: [], direct: [] }
 
 type ServerName = 'gateway' | 'baseline'
-
-/** Server CPU per request in µs, over one load run. */
-async function withCpu<T>(server: Running, load: () => Promise<T>, count: (result: T) => number) {
-  const before = server.cpuMs()
-  const result = await load()
-  return { result, cpuUs: ((server.cpuMs() - before) * 1000) / count(result) }
-}
 
 /** One scenario's figures for one server. */
 const scenarios: ((server: Running) => Promise<Figures>)[] = [

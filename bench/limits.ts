@@ -9,7 +9,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { LOAD_CPU, streamLoad, wrk } from './load.js'
-import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode, withCpu } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -79,12 +79,16 @@ const samples: Record<string, Figures[]> = Object.fromEntries(
 )
 
 async function measure(server: Running): Promise<Figures> {
-  let cpuBefore = server.cpuMs()
-  const chat = await wrk(`${server.url}/chat`, { connections: 64, seconds: SECONDS, body: chatBody })
-  const chatCpuUs = ((server.cpuMs() - cpuBefore) * 1000) / chat.requests
-  cpuBefore = server.cpuMs()
-  const streams = await streamLoad(`${server.url}/stream`, streamBody, 64, SECONDS)
-  const streamCpuUs = ((server.cpuMs() - cpuBefore) * 1000) / streams.streams
+  const { result: chat, cpuUs: chatCpuUs } = await withCpu(
+    server,
+    () => wrk(`${server.url}/chat`, { connections: 64, seconds: SECONDS, body: chatBody }),
+    (load) => load.requests,
+  )
+  const { result: streams, cpuUs: streamCpuUs } = await withCpu(
+    server,
+    () => streamLoad(`${server.url}/stream`, streamBody, 64, SECONDS),
+    (load) => load.streams,
+  )
   return {
     chatRps: chat.requestsPerSecond,
     chatP50: chat.p50Ms,

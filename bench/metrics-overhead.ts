@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { LOAD_CPU, streamLoad, wrk } from './load.js'
-import { freePort, gatewayEnvironment, ROOT, type Running, startNode } from './processes.js'
+import { freePort, gatewayEnvironment, ROOT, type Running, startNode, withCpu } from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -37,13 +37,6 @@ const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'Say hi' }
 const streamBody = JSON.stringify({ prompt: 'Say hi', model: 'gpt-4.1-mini' })
 
 type Figures = Record<string, number>
-
-/** Server CPU per request in µs over one load run. */
-async function withCpu<T>(server: Running, load: () => Promise<T>, count: (result: T) => number) {
-  const before = server.cpuMs()
-  const result = await load()
-  return { result, cpuUs: ((server.cpuMs() - before) * 1000) / count(result) }
-}
 
 async function measure(server: Running): Promise<Figures> {
   const chat = await withCpu(

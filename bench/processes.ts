@@ -107,3 +107,14 @@ export function gatewayEnvironment(fakeUrl: string): Record<string, string> {
     STREAMS_PER_CLIENT: '0',
   }
 }
+
+/** Server CPU per request (or stream) in µs, over one load run: what a noisy neighbour moves least. */
+export async function withCpu<T>(
+  server: Running,
+  load: () => Promise<T>,
+  count: (result: T) => number,
+): Promise<{ result: T; cpuUs: number }> {
+  const before = server.cpuMs()
+  const result = await load()
+  return { result, cpuUs: ((server.cpuMs() - before) * 1000) / count(result) }
+}
