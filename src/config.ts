@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
+import { DEFAULT_EMBEDDING_MODEL, type EmbeddingSettings, KNOWN_DIMENSIONS } from './embedding-models.js'
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value)
 
@@ -58,31 +59,6 @@ const optionalList = z.preprocess((value) => {
     .filter(Boolean)
   return items.length > 0 ? items : undefined
 }, z.array(z.string()).optional())
-
-/** Widths of well-known embedding models, so EMBEDDING_DIMENSIONS is needed only for others. */
-export const KNOWN_DIMENSIONS: Record<string, number> = {
-  'text-embedding-3-small': 1536,
-  'text-embedding-3-large': 3072,
-  'text-embedding-ada-002': 1536,
-  'nomic-embed-text': 768,
-  'mxbai-embed-large': 1024,
-  'all-minilm': 384,
-  'bge-m3': 1024,
-  'snowflake-arctic-embed': 1024,
-}
-
-/** The model each provider uses when EMBEDDING_MODEL is not set. */
-export const DEFAULT_EMBEDDING_MODEL = {
-  openai: 'text-embedding-3-small',
-  ollama: 'nomic-embed-text',
-} as const
-
-/** The embedding model resolved from EMBEDDING_* (undefined: keyword-only retrieval). */
-export interface EmbeddingSettings {
-  provider: 'openai' | 'ollama'
-  model: string
-  dimensions: number
-}
 
 /** The whole environment the server reads, parsed once at boot. */
 export const configSchema = z
@@ -232,32 +208,6 @@ export const configSchema = z
   })
 
 export type Config = z.infer<typeof configSchema>
-
-/**
- * The configured values that must never be shown or logged, whatever their shape: the API key, the
- * metrics token, and the credentials in any configured URL (a database or Redis password; a gateway's or
- * Ollama proxy's token, which sits in the user name when the URL has no password: `https://<token>@host`).
- */
-export function secretsOf(config: Config): string[] {
-  const secrets = [config.OPENAI_API_KEY, config.METRICS_TOKEN, config.STREAM_TOKEN_SECRET]
-  const urls = [config.OPENAI_BASE_URL, config.OLLAMA_HOST, config.DATABASE_URL, config.REDIS_URL]
-  for (const url of urls) {
-    if (url === undefined) continue
-    const { username, password } = new URL(url)
-    const credential = password || username
-    // As written in the URL, and as the client library sends it (percent-decoded).
-    secrets.push(credential, safelyDecoded(credential))
-  }
-  return [...new Set(secrets.filter((secret): secret is string => Boolean(secret)))]
-}
-
-function safelyDecoded(component: string): string {
-  try {
-    return decodeURIComponent(component)
-  } catch {
-    return component
-  }
-}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

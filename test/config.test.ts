@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, parseConfig, secretsOf } from '../src/config.js'
+import { ConfigError, loadConfig, parseConfig } from '../src/config.js'
+import { secretsOf } from '../src/plugins/redaction.js'
 
 describe('configuration', () => {
   it('has the chapter defaults', () => {

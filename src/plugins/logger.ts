@@ -1,7 +1,8 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
-import { type Config, secretsOf } from '../config.js'
+import type { Config } from '../config.js'
 import { secretMask } from '../redaction.js'
+import { secretsOf } from './redaction.js'
 
 /** Paths whose values pino replaces: credentials never reach a log line. */
 const REDACTED_PATHS = [

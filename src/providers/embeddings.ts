@@ -1,4 +1,4 @@
-import { KNOWN_DIMENSIONS } from '../config.js'
+import { KNOWN_DIMENSIONS } from '../embedding-models.js'
 import { UpstreamUnavailableError } from '../errors.js'
 import { type OllamaProviderOptions, postToOllama } from './ollama.js'
 import { type OpenAIOptions, postToOpenAI } from './openai.js'

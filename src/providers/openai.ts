@@ -5,7 +5,6 @@ import type {
 } from 'openai/resources/responses/responses'
 import {
   type AppError,
-  sanitizeUpstreamMessage,
   UpstreamBadRequestError,
   UpstreamRateLimitError,
   UpstreamUnavailableError,
@@ -20,6 +19,7 @@ import {
   type Usage,
 } from './provider.js'
 import { PROGRESS, type RelayedEvent, ResponseEventDecoder } from './responses-events.js'
+import { sanitizeUpstreamMessage } from './upstream-errors.js'
 import { postJson, readJson, streamParts, type UpstreamEndpoint } from './upstream-http.js'
 
 export interface OpenAIOptions extends UpstreamEndpoint {

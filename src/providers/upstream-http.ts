@@ -1,14 +1,10 @@
 import { type Agent, type Dispatcher, request, errors as undiciErrors } from 'undici'
 import type { CancelSignal } from '../cancellation.js'
-import {
-  AppError,
-  errorFromUpstreamStatus,
-  UpstreamTimeoutError,
-  UpstreamUnavailableError,
-} from '../errors.js'
+import { AppError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
 import { OverLimitError, readAtMost } from './over-limit.js'
 import type { CallOptions, StreamPart } from './provider.js'
 import { parseRetryAfterMs } from './retry-after.js'
+import { errorFromUpstreamStatus } from './upstream-errors.js'
 
 type Body = Dispatcher.ResponseData['body']
 
