@@ -8,7 +8,6 @@ import { LineSplitter } from './line-splitter.js'
  */
 export class LineDecoder {
   readonly #splitter: LineSplitter
-  #lines: string[] = []
 
   constructor(maxLineBytes: number) {
     this.#splitter = new LineSplitter({ crEndsLines: false, maxBytes: maxLineBytes, unit: 'an NDJSON line' })
@@ -21,9 +20,9 @@ export class LineDecoder {
 
   /** The lines this chunk completes, in a new array the caller owns. */
   push(chunk: Uint8Array): string[] {
-    this.#lines = []
-    this.#splitter.split(chunk, this.#onLine)
-    return this.#lines
+    const lines: string[] = []
+    this.#splitter.split(chunk, this.#onLine, lines)
+    return lines
   }
 
   /** The last line, when the stream ended without a newline after it. */
@@ -32,10 +31,10 @@ export class LineDecoder {
     return last === '' ? [] : [last]
   }
 
-  readonly #onLine = (source: Buffer, start: number, end: number) => {
+  readonly #onLine = (lines: string[], source: Buffer, start: number, end: number) => {
     this.#splitter.resetBudget()
     // A CRLF line keeps its CR: JSON whitespace, trimmed with any other.
     const line = source.toString('utf8', start, end).trim()
-    if (line !== '') this.#lines.push(line)
+    if (line !== '') lines.push(line)
   }
 }

@@ -23,7 +23,6 @@ export type SseEventReader<Item> = (type: string | undefined, data: string) => I
 export class SseDecoder<Item> {
   readonly #splitter: LineSplitter
   readonly #read: SseEventReader<Item>
-  #items: Item[] = []
   #type: string | undefined
   #data = ''
   #dataLines = 0
@@ -41,9 +40,9 @@ export class SseDecoder<Item> {
 
   /** The items of the events this chunk completes, in a new array the caller owns. */
   push(chunk: Uint8Array): Item[] {
-    this.#items = []
-    this.#splitter.split(chunk, this.#onLine)
-    return this.#items
+    const items: Item[] = []
+    this.#splitter.split(chunk, this.#onLine, items)
+    return items
   }
 
   /** Nothing: an event cut off by the end of the body is dropped, as the standard says. */
@@ -52,7 +51,7 @@ export class SseDecoder<Item> {
     return []
   }
 
-  readonly #onLine = (source: Buffer, lineStart: number, end: number) => {
+  readonly #onLine = (items: Item[], source: Buffer, lineStart: number, end: number) => {
     let start = lineStart
     if (this.#firstLine) {
       this.#firstLine = false
@@ -64,7 +63,7 @@ export class SseDecoder<Item> {
       )
         start += 3
     }
-    if (start === end) return this.#dispatch()
+    if (start === end) return this.#dispatch(items)
     if (source[start] === COLON) return
     // Field names are short: the scan stops at the colon, or at the end of a line without one.
     let colon = start
@@ -80,9 +79,9 @@ export class SseDecoder<Item> {
     }
   }
 
-  #dispatch() {
+  #dispatch(items: Item[]) {
     this.#splitter.resetBudget()
-    if (this.#dataLines > 0) this.#items.push(this.#read(this.#type, this.#data))
+    if (this.#dataLines > 0) items.push(this.#read(this.#type, this.#data))
     this.#type = undefined
     this.#data = ''
     this.#dataLines = 0
