@@ -71,7 +71,9 @@ const variants: Record<string, Variant> = {
     headers: { authorization: `Bearer ${key}`, origin: ORIGIN },
   },
 }
-const names = Object.keys(variants)
+// BENCH_VARIANTS=base,off compares this build with the ref alone (before and after a change).
+const chosen = process.env.BENCH_VARIANTS?.split(',')
+const names = Object.keys(variants).filter((name) => !chosen || chosen.includes(name))
 
 const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'Say hi' }], model: 'gpt-4.1-mini' })
 const streamBody = JSON.stringify({ prompt: 'Say hi', model: 'gpt-4.1-mini' })
@@ -137,16 +139,21 @@ const FIGURES: [string, string, (value: number) => string][] = [
   ['streamsPerSecond', '`/stream` c=64 streams/s', (value) => value.toFixed(0)],
   ['streamCpuUs', '`/stream` c=64 server CPU per stream', (value) => `${value.toFixed(0)} µs`],
 ]
+const comparisons = (
+  [
+    ['off', 'base'],
+    ['keys', 'off'],
+    ['keys+cors', 'off'],
+  ] as const
+).filter(([name, reference]) => names.includes(name) && names.includes(reference))
 const rows = FIGURES.map(([figure, label, format]) => [
   label,
   ...names.map((name) => format(median(name, figure))),
-  `${ratio('off', 'base', figure).toFixed(3)}x`,
-  `${ratio('keys', 'off', figure).toFixed(3)}x`,
-  `${ratio('keys+cors', 'off', figure).toFixed(3)}x`,
+  ...comparisons.map(([name, reference]) => `${ratio(name, reference, figure).toFixed(3)}x`),
 ])
 const table = [
-  `| figure | ${names.join(' | ')} | off / base | keys / off | keys+cors / off |`,
-  `|---|${names.map(() => '---|').join('')}---|---|---|`,
+  `| figure | ${names.join(' | ')} | ${comparisons.map(([name, reference]) => `${name} / ${reference}`).join(' | ')} |`,
+  `|---|${names.map(() => '---|').join('')}${comparisons.map(() => '---|').join('')}`,
   ...rows.map((row) => `| ${row.join(' | ')} |`),
 ].join('\n')
 console.log(`\n${ROUNDS} rounds of ${SECONDS} s, base = ${BASE_REF}\n\n${table}`)

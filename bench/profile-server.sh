@@ -3,12 +3,16 @@
 # two-process throughput runs on a shared machine cannot resolve (BENCHMARKS.md, "Metrics").
 #   bench/profile-server.sh <out-dir> [route]   (route default: /local-chat?model=llama3.2&prompt=hi)
 # The server (dist/server.js, npm run build first) is pinned to CPU 0, the fake upstream and wrk to CPU 1;
-# 3 s of warm-up, then 10 s of wrk -c64 POST. Summarise with bench/profile-summary.cjs.
+# 3 s of warm-up, then 10 s of wrk -c64 POST (with BODY, a JSON body: BODY='{"messages":[...]}').
+# Summarise with bench/profile-summary.cjs.
 set -euo pipefail
 out=$1; route=${2:-/local-chat?model=llama3.2&prompt=hi}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 script=$(mktemp --suffix=.lua); echo 'wrk.method = "POST"' > "$script"
+if [ -n "${BODY:-}" ]; then
+  printf 'wrk.body = [[%s]]\nwrk.headers["content-type"] = "application/json"\n' "$BODY" >> "$script"
+fi
 log=$(mktemp)
 taskset -c 1 node --import tsx bench/fake-upstream.ts > "$log" 2>&1 & fake=$!
 trap 'kill $fake 2>/dev/null; rm -f "$script" "$log"' EXIT
