@@ -1,6 +1,12 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
-import { DEFAULT_EMBEDDING_MODEL, type EmbeddingSettings, KNOWN_DIMENSIONS } from './embedding-models.js'
+import {
+  DEFAULT_EMBEDDING_MODEL,
+  DEFAULT_UNRELATED_COSINE,
+  type EmbeddingSettings,
+  KNOWN_DIMENSIONS,
+  UNRELATED_COSINE,
+} from './embedding-models.js'
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value)
 
@@ -106,9 +112,13 @@ export const configSchema = z
       z.coerce.number().int().min(1).max(16_000).optional(),
     ),
     EMBEDDING_CACHE_ENTRIES: integer(5_000, 0, 1_000_000),
+    // README "Scores": the cosine from which vector relevance counts (by model when unset).
+    EMBEDDING_UNRELATED_COSINE: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).lt(1).optional()),
     CHUNK_TOKENS: integer(400, 32, 8_000),
     CHUNK_OVERLAP_TOKENS: integer(60, 0, 4_000),
     RAG_TOP_K: integer(5, 1, 50),
+    // README "Scores": passages less relevant are not cited (none left: no model call); min_score overrides.
+    RAG_MIN_SCORE: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(0.3)),
     INGEST_BODY_LIMIT_BYTES: integer(10_485_760, 1024, 1_073_741_824),
 
     // --- Server bounds: slow, idle or too many clients, and shutdown (README "Limits and timeouts") ---
@@ -203,7 +213,9 @@ export const configSchema = z
       })
       return z.NEVER
     }
-    embedding = { provider: config.EMBEDDING_PROVIDER, model, dimensions }
+    const unrelatedCosine =
+      config.EMBEDDING_UNRELATED_COSINE ?? UNRELATED_COSINE[model] ?? DEFAULT_UNRELATED_COSINE
+    embedding = { provider: config.EMBEDDING_PROVIDER, model, dimensions, unrelatedCosine }
     return { ...config, embedding }
   })
 

@@ -15,6 +15,21 @@ export const KNOWN_DIMENSIONS: Record<string, number> = {
   'snowflake-arctic-embed': 1024,
 }
 
+/**
+ * The cosine similarity a model typically gives the best passage for a question the documents do not
+ * answer: vector relevance counts from there (src/rag/relevance.ts, README "Scores"). Models differ a
+ * lot (ada-002 rates almost any two texts above 0.7). These are starting points from the similarity
+ * ranges the models are known for, not measured here: EMBEDDING_UNRELATED_COSINE overrides them.
+ */
+export const UNRELATED_COSINE: Record<string, number> = {
+  'text-embedding-3-small': 0.2,
+  'text-embedding-3-large': 0.2,
+  'text-embedding-ada-002': 0.75,
+}
+
+/** For models not listed above. */
+export const DEFAULT_UNRELATED_COSINE = 0.3
+
 /** The model each provider uses when EMBEDDING_MODEL is not set. */
 export const DEFAULT_EMBEDDING_MODEL = {
   openai: 'text-embedding-3-small',
@@ -26,4 +41,6 @@ export interface EmbeddingSettings {
   provider: 'openai' | 'ollama'
   model: string
   dimensions: number
+  /** Cosine similarity under which a passage is not related at all (see UNRELATED_COSINE). */
+  unrelatedCosine: number
 }

@@ -56,7 +56,11 @@ export async function createDocuments(config: Config, dependencies: RagDependenc
   }
   const store = dependencies.store ?? (await createStore(config))
   const embeddings = embedder
-    ? new EmbeddingCache(embedder, { store, capacity: config.EMBEDDING_CACHE_ENTRIES })
+    ? new EmbeddingCache(embedder, {
+        store,
+        capacity: config.EMBEDDING_CACHE_ENTRIES,
+        unrelatedCosine: settings?.unrelatedCosine,
+      })
     : undefined
   return new Documents({
     store,
@@ -64,5 +68,6 @@ export async function createDocuments(config: Config, dependencies: RagDependenc
     space: embedder?.space ?? { model: 'none', dimensions: 0 },
     chunking: { maxTokens: config.CHUNK_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
     meter: dependencies.meter,
+    minScore: config.RAG_MIN_SCORE,
   })
 }

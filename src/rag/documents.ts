@@ -32,6 +32,8 @@ export interface DocumentsOptions {
   chunking: ChunkingOptions
   /** Receives each operation's outcome and duration; undefined: nothing is measured. */
   meter?: DocumentsMeter
+  /** Relevance under which a passage is not used when the caller names no `minScore` (README "Scores"). */
+  minScore?: number
 }
 
 /**
@@ -96,7 +98,14 @@ export class Documents {
   prepare(question: string, options: RetrieveOptions, call: CallOptions): Promise<PreparedAnswer> {
     return this.#measured('retrieve', async () => {
       await this.ready()
-      const chunks = await retrieve(this.#options.store, this.#options.embeddings, question, options, call)
+      const minScore = options.minScore ?? this.#options.minScore
+      const chunks = await retrieve(
+        this.#options.store,
+        this.#options.embeddings,
+        question,
+        { ...options, minScore },
+        call,
+      )
       if (chunks.length === 0) return { sources: [], messages: [] }
       return { sources: sourcesOf(chunks), messages: buildRagMessages(question, chunks) }
     })

@@ -25,6 +25,8 @@ const BATCH_SIZE = 128
  */
 export class EmbeddingCache {
   readonly space: EmbeddingSpace
+  /** The model's cosine similarity for unrelated texts: vector relevance counts from there (./relevance.ts). */
+  readonly unrelatedCosine: number
   readonly #embedder: Embedder
   readonly #store: Pick<DocumentStore, 'vectorsByHash'> | undefined
   readonly #capacity: number
@@ -33,10 +35,11 @@ export class EmbeddingCache {
 
   constructor(
     embedder: Embedder,
-    options: { store?: Pick<DocumentStore, 'vectorsByHash'>; capacity: number },
+    options: { store?: Pick<DocumentStore, 'vectorsByHash'>; capacity: number; unrelatedCosine?: number },
   ) {
     this.#embedder = embedder
     this.space = embedder.space
+    this.unrelatedCosine = options.unrelatedCosine ?? 0
     this.#store = options.store
     this.#capacity = options.capacity
   }

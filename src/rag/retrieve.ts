@@ -1,5 +1,7 @@
 import type { CallOptions } from '../providers/provider.js'
 import type { EmbeddingCache } from './embedding-cache.js'
+import { type QueryTerms, queryTerms } from './query-terms.js'
+import { type Candidate, scoreCandidates } from './relevance.js'
 import type { DocumentStore, Metadata, SearchHit } from './types.js'
 
 export interface RetrieveOptions {
@@ -7,22 +9,25 @@ export interface RetrieveOptions {
   topK: number
   /** Exact-match metadata filter. */
   filter?: Metadata
-  /** Drop chunks whose fused score is below this (0 to 1). */
+  /** Drop chunks whose relevance is below this (0 to 1; README "Scores"). */
   minScore?: number
 }
 
 export interface RetrievedChunk extends SearchHit {
-  /** Fused score in [0, 1]: 1 is first in every ranking used. */
+  /** Calibrated relevance in [0, 1], comparable across questions, modes and stores (./relevance.ts). */
   score: number
 }
 
-/** The constant of reciprocal rank fusion (Cormack et al., 2009): damps the weight of top ranks. */
-const RRF_K = 60
+/**
+ * Candidates asked of each engine. Relevance is computed over them, so the pool is wider than the
+ * answer: the passage that covers the question best may be 30th by the engine's own ranking.
+ */
+const poolSize = (topK: number) => Math.max(topK * 10, 50)
 
 /**
- * Hybrid retrieval: keyword search and, when embeddings are configured, vector search, each asked for
- * more candidates than needed, fused by reciprocal rank fusion. The fused score is normalised so 1.0
- * means first in every ranking; with keyword search alone it reflects the keyword rank only.
+ * Hybrid retrieval: keyword search on the question's content words and, when embeddings are
+ * configured, vector search; every candidate is then scored by calibrated relevance (./relevance.ts),
+ * and those under `minScore` are dropped.
  */
 export async function retrieve(
   store: DocumentStore,
@@ -31,28 +36,40 @@ export async function retrieve(
   options: RetrieveOptions,
   call: CallOptions,
 ): Promise<RetrievedChunk[]> {
-  const candidates = { topK: Math.max(options.topK * 4, 20), filter: options.filter }
-  const rankings = await Promise.all([
-    store.searchKeyword(query, candidates),
+  const terms = queryTerms(query)
+  const pool = poolSize(options.topK)
+  const candidates = { topK: pool, filter: options.filter }
+  const [keyword, vector] = await Promise.all([
+    store.searchKeyword(engineQuery(terms), candidates),
     embeddings
       ? embeddings
           .embed([query], call)
           .then(({ vectors }) => store.searchVector(vectors[0] as Float32Array, candidates))
-      : Promise.resolve(undefined),
+      : Promise.resolve([]),
   ])
-  const used = rankings.filter((ranking): ranking is SearchHit[] => ranking !== undefined)
-  const fused = new Map<string, { hit: SearchHit; score: number }>()
-  for (const ranking of used) {
-    for (const [rank, hit] of ranking.entries()) {
-      const entry = fused.get(hit.chunk.id) ?? { hit, score: 0 }
-      entry.score += 1 / (RRF_K + rank + 1)
-      fused.set(hit.chunk.id, entry)
-    }
+  const merged = new Map<string, Candidate>()
+  for (const hit of keyword) merged.set(hit.chunk.id, { hit, keyword: hit.score })
+  for (const hit of vector) {
+    const found = merged.get(hit.chunk.id)
+    if (found) found.vector = hit.score
+    else merged.set(hit.chunk.id, { hit, vector: hit.score })
   }
-  const best = used.length / (RRF_K + 1)
-  return [...fused.values()]
-    .map(({ hit, score }) => ({ ...hit, score: score / best }))
-    .filter((hit) => hit.score >= (options.minScore ?? 0))
-    .sort((a, b) => b.score - a.score || (a.chunk.id < b.chunk.id ? -1 : 1))
+  const unrelatedCosine = embeddings?.unrelatedCosine ?? 0
+  return scoreCandidates(terms, [...merged.values()], { poolSize: pool, unrelatedCosine })
+    .filter((candidate) => candidate.score >= (options.minScore ?? 0))
+    .sort((a, b) => b.score - a.score || (a.hit.chunk.id < b.hit.chunk.id ? -1 : 1))
     .slice(0, options.topK)
+    .map(({ hit, score }) => ({ ...hit, score }))
+}
+
+/**
+ * What the keyword engines search for: the content words, ORed by both stores. A name written with
+ * its version (`http2`) is also searched as its parts, as the engines split `HTTP/2`.
+ */
+function engineQuery(terms: QueryTerms): string {
+  const parts = terms.words.flatMap((word) => {
+    const split = /^([a-z]{2,})([0-9]+)$/.exec(word)
+    return split ? [word, split[1] as string, split[2] as string] : [word]
+  })
+  return parts.join(' ')
 }

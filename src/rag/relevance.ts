@@ -1,0 +1,135 @@
+import { isStopWord, type QueryTerms, stem, words } from './query-terms.js'
+import type { SearchHit } from './types.js'
+
+/**
+ * Calibrated relevance: a score in [0, 1] that means the same from one question to the next, in every
+ * mode and store (README "Scores"). Engine scores do not: BM25 and ts_rank_cd have no upper bound and
+ * depend on the corpus and the question's length, and ranks say nothing about absolute relevance.
+ *
+ * - keyword relevance: the share of the question's vocabulary the passage covers (content words,
+ *   weighted by how rare they are among the candidates, so "fastify" in a question about the Fastify
+ *   docs counts little and a word no passage has counts most), scaled by how well it covers it: the
+ *   engine's own rank, the words found in the title or heading path, and the words found together.
+ * - vector relevance: the cosine similarity, counted from the cosine the embedding model gives
+ *   unrelated texts (EMBEDDING_UNRELATED_COSINE), so 0 is unrelated and 1 the same text.
+ * - hybrid: the stronger of the two, plus part of the weaker: evidence from both adds up, yet a
+ *   passage found by one method only keeps its own score.
+ */
+
+/** A passage found by keyword search, vector search or both, with each engine's raw score. */
+export interface Candidate {
+  hit: SearchHit
+  /** The keyword engine's score (BM25, ts_rank_cd): only compared between candidates of one search. */
+  keyword?: number
+  /** Cosine similarity to the question. */
+  vector?: number
+}
+
+export interface ScoredCandidate extends Candidate {
+  /** Calibrated relevance in [0, 1]. */
+  score: number
+}
+
+/** How much a covered word counts: by coverage itself, engine rank, title/headings, proximity. */
+const WEIGHTS = { coverage: 0.6, engine: 0.2, headings: 0.1, proximity: 0.1 }
+/** Share of the weaker method's score a hybrid score adds to the stronger one's. */
+const SECOND_OPINION = 0.3
+/** Content words at most this far apart in a passage count as found together. */
+const NEAR = 3
+
+/** One passage's words as the scorer compares them. */
+interface PassageTerms {
+  stems: Set<string>
+  headingStems: Set<string>
+  /** Positions of each content stem in the passage's sequence of content words. */
+  positions: Map<string, number[]>
+}
+
+/**
+ * Scores the candidates of one question. `poolSize` is the number of candidates asked of each
+ * engine: rarity is measured against it, so a word found in few candidates of a full pool is rare.
+ */
+export function scoreCandidates(
+  query: QueryTerms,
+  candidates: Candidate[],
+  { poolSize, unrelatedCosine }: { poolSize: number; unrelatedCosine: number },
+): ScoredCandidate[] {
+  const passages = candidates.map(({ hit }) => passageTerms(hit))
+  const weights = termWeights(query, passages, Math.max(poolSize, candidates.length))
+  const total = weights.reduce((sum, weight) => sum + weight, 0)
+  const bestKeyword = Math.max(0, ...candidates.map((candidate) => candidate.keyword ?? 0))
+  return candidates.map((candidate, index) => {
+    const passage = passages[index] as PassageTerms
+    const covered = (stems: Set<string>) =>
+      total === 0
+        ? 0
+        : query.stems.reduce((sum, term, at) => sum + (stems.has(term) ? (weights[at] ?? 0) : 0), 0) / total
+    const coverage = covered(passage.stems)
+    const engine = bestKeyword > 0 ? (candidate.keyword ?? 0) / bestKeyword : 0
+    const quality =
+      WEIGHTS.coverage +
+      WEIGHTS.engine * engine +
+      WEIGHTS.headings * covered(passage.headingStems) +
+      WEIGHTS.proximity * proximity(query.stems, passage)
+    const keyword = coverage * quality
+    const vector = vectorRelevance(candidate.vector ?? 0, unrelatedCosine)
+    const score =
+      Math.max(keyword, vector) + SECOND_OPINION * Math.min(keyword, vector) * (1 - Math.max(keyword, vector))
+    return { ...candidate, score }
+  })
+}
+
+/** Cosine similarity rescaled so the model's cosine for unrelated texts is 0 and the same text is 1. */
+export function vectorRelevance(cosine: number, unrelatedCosine: number): number {
+  return Math.min(1, Math.max(0, (cosine - unrelatedCosine) / (1 - unrelatedCosine)))
+}
+
+/** Rarity among the candidates (BM25's idf shape): a word in every candidate still counts a little. */
+function termWeights(query: QueryTerms, passages: PassageTerms[], pool: number): number[] {
+  return query.stems.map((term) => {
+    const frequency = passages.filter((passage) => passage.stems.has(term)).length
+    return Math.log(1 + (pool + 1) / (frequency + 0.5))
+  })
+}
+
+function passageTerms(hit: SearchHit): PassageTerms {
+  const stems = new Set<string>()
+  const positions = new Map<string, number[]>()
+  let position = 0
+  for (const word of words(hit.chunk.text)) {
+    const stemmed = stem(word)
+    stems.add(stemmed)
+    if (isStopWord(word)) continue
+    const at = positions.get(stemmed)
+    if (at) at.push(position)
+    else positions.set(stemmed, [position])
+    position++
+  }
+  const headingStems = new Set(words(`${hit.document.title}\n${headingsOf(hit.chunk.text)}`).map(stem))
+  for (const term of headingStems) stems.add(term)
+  return { stems, headingStems, positions }
+}
+
+/**
+ * The headings of a chunk: the chunker starts each chunk with its heading path (`A > B`, then a blank
+ * line) unless it starts with the heading line itself; Markdown heading lines inside count too.
+ */
+export function headingsOf(text: string): string {
+  const lines = text.split('\n')
+  const headings = lines.filter((line) => /^#{1,6}\s/.test(line))
+  const first = lines[0] ?? ''
+  if (!first.startsWith('#') && lines[1] === '' && first.length <= 200) headings.push(first)
+  return headings.join('\n')
+}
+
+/** Share of the question's consecutive content-word pairs found near each other in the passage. */
+function proximity(terms: string[], passage: PassageTerms): number {
+  if (terms.length < 2) return terms.some((term) => passage.stems.has(term)) ? 1 : 0
+  let near = 0
+  for (let index = 1; index < terms.length; index++) {
+    const left = passage.positions.get(terms[index - 1] as string)
+    const right = passage.positions.get(terms[index] as string)
+    if (left && right && left.some((a) => right.some((b) => Math.abs(a - b) <= NEAR))) near++
+  }
+  return near / (terms.length - 1)
+}
