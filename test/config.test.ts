@@ -80,6 +80,23 @@ describe('configuration', () => {
     expect(parseConfig({ LANCE_CPU_THREADS: '2' }).LANCE_CPU_THREADS).toBe(2)
   })
 
+  it('drops passages under a relevance of 0.3 unless RAG_MIN_SCORE names another share', () => {
+    expect(parseConfig({}).RAG_MIN_SCORE).toBe(0.3)
+    expect(parseConfig({ RAG_MIN_SCORE: '0' }).RAG_MIN_SCORE).toBe(0)
+    expect(() => parseConfig({ RAG_MIN_SCORE: '1.5' })).toThrow(/RAG_MIN_SCORE/)
+    expect(() => parseConfig({ RAG_MIN_SCORE: 'high' })).toThrow(/RAG_MIN_SCORE/)
+  })
+
+  it("counts vector relevance from the model's unrelated cosine: known, the default, or EMBEDDING_UNRELATED_COSINE", () => {
+    const cosine = (environment: Record<string, string>) =>
+      parseConfig(environment).embedding?.unrelatedCosine
+    expect(cosine({ EMBEDDING_PROVIDER: 'openai' })).toBe(0.2)
+    expect(cosine({ EMBEDDING_PROVIDER: 'openai', EMBEDDING_MODEL: 'text-embedding-ada-002' })).toBe(0.75)
+    expect(cosine({ EMBEDDING_PROVIDER: 'ollama' })).toBe(0.3)
+    expect(cosine({ EMBEDDING_PROVIDER: 'ollama', EMBEDDING_UNRELATED_COSINE: '0.45' })).toBe(0.45)
+    expect(() => parseConfig({ EMBEDDING_UNRELATED_COSINE: '1' })).toThrow(/EMBEDDING_UNRELATED_COSINE/)
+  })
+
   it('rejects a LanceDB thread count that is not a positive whole number', () => {
     expect(() => parseConfig({ LANCE_CPU_THREADS: '0' })).toThrow(/LANCE_CPU_THREADS/)
     expect(() => parseConfig({ LANCE_CPU_THREADS: '1.5' })).toThrow(/LANCE_CPU_THREADS/)

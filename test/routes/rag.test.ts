@@ -114,6 +114,47 @@ describe.each([
     expect(modelCalls()[0]?.json?.model).toBe('gpt-5')
   })
 
+  it('answers "nothing relevant" without calling the model for a question the documents do not answer', async () => {
+    const response = await harness.app.inject({
+      method: 'POST',
+      url: '/rag',
+      payload: { query: 'banana smoothie recipe' },
+    })
+    expect(response.json()).toEqual({ text: NO_CONTEXT_ANSWER, model: null, sources: [], messages: [] })
+    expect(modelCalls()).toHaveLength(0)
+  })
+
+  it('cites a weakly related passage only when min_score is set under the default', async () => {
+    // One of three content words ("bread") is in a document: relevant to a degree, under RAG_MIN_SCORE.
+    const ask = (extra: object) =>
+      harness.app.inject({
+        method: 'POST',
+        url: '/rag',
+        payload: { query: 'best bread for a picnic', ...extra },
+      })
+    expect((await ask({})).json().sources).toEqual([])
+    const sources = (await ask({ min_score: 0.05 })).json().sources as {
+      document_id: string
+      score: number
+    }[]
+    expect(sources[0]?.document_id).toBe('bread')
+    expect(sources[0]?.score).toBeGreaterThan(0.05)
+    expect(sources[0]?.score).toBeLessThan(0.3)
+  })
+
+  it('scores a passage answering the question above the default threshold, and every score in [0, 1]', async () => {
+    const answer = (
+      await harness.app.inject({
+        method: 'POST',
+        url: '/rag',
+        payload: { query: 'How does sourdough rise?' },
+      })
+    ).json()
+    expect(answer.sources[0]).toMatchObject({ document_id: 'bread', score: expect.any(Number) })
+    expect(answer.sources[0].score).toBeGreaterThanOrEqual(0.3)
+    for (const source of answer.sources) expect(source.score).toBeLessThanOrEqual(1)
+  })
+
   it('does not call the model when nothing relevant is found', async () => {
     const response = await harness.app.inject({
       method: 'POST',
