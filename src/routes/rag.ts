@@ -18,10 +18,12 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Answer a question from the stored documents, with sources',
         description:
           'Give `query` as a query parameter (the chapter) or a JSON body with options. Retrieval is hybrid ' +
-          '(keyword search plus vector search when embeddings are configured, fused by reciprocal rank fusion); ' +
-          'the model answers from the numbered passages only and cites them as [n]. When nothing relevant is ' +
-          'found the answer says so, `model` is null and no model is called. With `"stream": true` the answer ' +
-          'is server-sent events as /stream, preceded by one `data: {"sources": [...]}` frame.',
+          '(keyword search plus vector search when embeddings are configured), each passage scored by its ' +
+          'relevance to the question, 0 to 1 (README "Scores"); passages under `min_score` (RAG_MIN_SCORE by ' +
+          'default) are dropped. The model answers from the numbered passages only and cites them as [n]. ' +
+          'When nothing relevant is found the answer says so, `model` is null and no model is called. With ' +
+          '`"stream": true` the answer is server-sent events as /stream, preceded by one ' +
+          '`data: {"sources": [...]}` frame.',
         tags: ['rag'],
         querystring: ragQuerySchema,
         body: ragBodySchema,

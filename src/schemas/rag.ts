@@ -21,7 +21,9 @@ export const ragBodySchema = z
       .min(0)
       .max(1)
       .optional()
-      .describe('Drop passages whose fused score (0 to 1) is lower'),
+      .describe(
+        'Drop passages less relevant than this (0 to 1; RAG_MIN_SCORE by default; see README, Scores)',
+      ),
     stream: z.boolean().optional().describe('Answer as server-sent events, sources first'),
   })
   .meta({ id: 'RagRequest', example: { query: 'How does sourdough rise?', top_k: 5 } })
@@ -34,7 +36,11 @@ export const sourceSchema = z
     chunk_id: z.string(),
     title: z.string(),
     source: z.string(),
-    score: z.number().describe('Fused retrieval score, 0 to 1 (1: first in every ranking)'),
+    score: z
+      .number()
+      .describe(
+        'Relevance, 0 to 1, comparable across questions: the share of the question the passage covers',
+      ),
     snippet: z.string().describe('The start of the passage'),
   })
   .meta({ id: 'Source' })
