@@ -24,23 +24,37 @@ const STOP_WORDS = new Set(
   ).split(' '),
 )
 
+/** `http/2`: a name and its version, read as one word. */
+const SLASHED_VERSION = /\b([a-z]{2,})\/([0-9])\b/g
+
 /** A word of letters and digits; `HTTP/2` and `HTTP2` are one word (see `fold`). */
 const WORD = /[\p{L}\p{N}]+/gu
 
 /** Lower case without accents; a name and its version written with a slash (`HTTP/2`) become one word. */
 function fold(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/\b([a-z]{2,})\/([0-9])\b/g, '$1$2')
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(SLASHED_VERSION, '$1$2')
 }
+
+/** Stems already computed: every candidate passage of every question is stemmed word by word. */
+const stems = new Map<string, string>()
+/** Distinct words remembered; a vocabulary is far smaller, so the map is only cleared on odd input. */
+const STEMS_REMEMBERED = 100_000
 
 /**
  * A light English stemmer (plural, -ing, -ed, -ly): enough that "handlers" finds "handler" and
  * "decorating" finds "decorate". Both sides go through it, so it needs to be consistent, not linguistic.
  */
 export function stem(word: string): string {
+  let stemmed = stems.get(word)
+  if (stemmed === undefined) {
+    if (stems.size >= STEMS_REMEMBERED) stems.clear()
+    stemmed = stemWord(word)
+    stems.set(word, stemmed)
+  }
+  return stemmed
+}
+
+function stemWord(word: string): string {
   if (word.length <= 3 || /\d/.test(word)) return word
   let base = word
   if (base.endsWith('ies') && base.length > 4) base = `${base.slice(0, -3)}y`
@@ -59,8 +73,14 @@ export function stem(word: string): string {
   return base
 }
 
+/** ASCII words: most passages are ASCII, and this pattern matches them ~3x faster than Unicode classes. */
+const ASCII_WORD = /[a-z0-9]+/g
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
+const ASCII = /^[\u0000-\u007f]*$/
+
 /** The words of a text, folded, in order (stop words included): what a passage is matched against. */
 export function words(text: string): string[] {
+  if (ASCII.test(text)) return text.toLowerCase().replace(SLASHED_VERSION, '$1$2').match(ASCII_WORD) ?? []
   return fold(text).match(WORD) ?? []
 }
 

@@ -37,11 +37,13 @@ const SECOND_OPINION = 0.3
 /** Content words at most this far apart in a passage count as found together. */
 const NEAR = 3
 
-/** One passage's words as the scorer compares them. */
+/** What the scorer needs of a passage: where the question's words are in it (nothing else is kept). */
 interface PassageTerms {
+  /** The question's stems found in the passage or its title. */
   stems: Set<string>
+  /** The question's stems found in its title or heading path. */
   headingStems: Set<string>
-  /** Positions of each content stem in the passage's sequence of content words. */
+  /** Positions of each of the question's stems in the passage's sequence of content words. */
   positions: Map<string, number[]>
 }
 
@@ -54,7 +56,8 @@ export function scoreCandidates(
   candidates: Candidate[],
   { poolSize, unrelatedCosine }: { poolSize: number; unrelatedCosine: number },
 ): ScoredCandidate[] {
-  const passages = candidates.map(({ hit }) => passageTerms(hit))
+  const wanted = new Set(query.stems)
+  const passages = candidates.map(({ hit }) => passageTerms(hit, wanted))
   const weights = termWeights(query, passages, Math.max(poolSize, candidates.length))
   const total = weights.reduce((sum, weight) => sum + weight, 0)
   const bestKeyword = Math.max(0, ...candidates.map((candidate) => candidate.keyword ?? 0))
@@ -92,20 +95,23 @@ function termWeights(query: QueryTerms, passages: PassageTerms[], pool: number):
   })
 }
 
-function passageTerms(hit: SearchHit): PassageTerms {
+function passageTerms(hit: SearchHit, wanted: Set<string>): PassageTerms {
   const stems = new Set<string>()
   const positions = new Map<string, number[]>()
   let position = 0
   for (const word of words(hit.chunk.text)) {
     const stemmed = stem(word)
-    stems.add(stemmed)
-    if (isStopWord(word)) continue
-    const at = positions.get(stemmed)
-    if (at) at.push(position)
-    else positions.set(stemmed, [position])
-    position++
+    if (wanted.has(stemmed)) {
+      stems.add(stemmed)
+      const at = positions.get(stemmed)
+      if (at) at.push(position)
+      else positions.set(stemmed, [position])
+    }
+    // Stop words do not count as distance: "error handler" is near "error in the handler".
+    if (!isStopWord(word)) position++
   }
-  const headingStems = new Set(words(`${hit.document.title}\n${headingsOf(hit.chunk.text)}`).map(stem))
+  const headings = words(`${hit.document.title}\n${headingsOf(hit.chunk.text)}`).map(stem)
+  const headingStems = new Set(headings.filter((term) => wanted.has(term)))
   for (const term of headingStems) stems.add(term)
   return { stems, headingStems, positions }
 }
