@@ -118,7 +118,7 @@ export const configSchema = z
     CHUNK_OVERLAP_TOKENS: integer(60, 0, 4_000),
     RAG_TOP_K: integer(5, 1, 50),
     // README "Scores": passages less relevant are not cited (none left: no model call); min_score overrides.
-    RAG_MIN_SCORE: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(0.3)),
+    RAG_MIN_SCORE: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(0.25)),
     INGEST_BODY_LIMIT_BYTES: integer(10_485_760, 1024, 1_073_741_824),
 
     // --- Server bounds: slow, idle or too many clients, and shutdown (README "Limits and timeouts") ---

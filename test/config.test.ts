@@ -80,8 +80,8 @@ describe('configuration', () => {
     expect(parseConfig({ LANCE_CPU_THREADS: '2' }).LANCE_CPU_THREADS).toBe(2)
   })
 
-  it('drops passages under a relevance of 0.3 unless RAG_MIN_SCORE names another share', () => {
-    expect(parseConfig({}).RAG_MIN_SCORE).toBe(0.3)
+  it('drops passages under a relevance of 0.25 unless RAG_MIN_SCORE names another share', () => {
+    expect(parseConfig({}).RAG_MIN_SCORE).toBe(0.25)
     expect(parseConfig({ RAG_MIN_SCORE: '0' }).RAG_MIN_SCORE).toBe(0)
     expect(() => parseConfig({ RAG_MIN_SCORE: '1.5' })).toThrow(/RAG_MIN_SCORE/)
     expect(() => parseConfig({ RAG_MIN_SCORE: 'high' })).toThrow(/RAG_MIN_SCORE/)

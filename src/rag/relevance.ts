@@ -8,8 +8,9 @@ import type { SearchHit } from './types.js'
  *
  * - keyword relevance: the share of the question's vocabulary the passage covers (content words,
  *   weighted by how rare they are among the candidates, so "fastify" in a question about the Fastify
- *   docs counts little and a word no passage has counts most), scaled by how well it covers it: the
- *   engine's own rank, the words found in the title or heading path, and the words found together.
+ *   docs counts little and a word no passage has counts most), scaled by how well it covers it: how
+ *   often it uses them, the words found in the title or heading path, and the words found together.
+ *   The engines' own scores only choose the candidates: they differ between the stores.
  * - vector relevance: the cosine similarity, counted from the cosine the embedding model gives
  *   unrelated texts (EMBEDDING_UNRELATED_COSINE), so 0 is unrelated and 1 the same text.
  * - hybrid: the stronger of the two, plus part of the weaker: evidence from both adds up, yet a
@@ -19,7 +20,7 @@ import type { SearchHit } from './types.js'
 /** A passage found by keyword search, vector search or both, with each engine's raw score. */
 export interface Candidate {
   hit: SearchHit
-  /** The keyword engine's score (BM25, ts_rank_cd): only compared between candidates of one search. */
+  /** The keyword engine's score (BM25, ts_rank_cd); not used for relevance, which must not depend on the store. */
   keyword?: number
   /** Cosine similarity to the question. */
   vector?: number
@@ -30,8 +31,11 @@ export interface ScoredCandidate extends Candidate {
   score: number
 }
 
-/** How much a covered word counts: by coverage itself, engine rank, title/headings, proximity. */
-const WEIGHTS = { coverage: 0.6, engine: 0.2, headings: 0.1, proximity: 0.1 }
+/** How much a covered word counts: by coverage itself, how often, title/headings, proximity. */
+const WEIGHTS = { coverage: 0.6, frequency: 0.2, headings: 0.1, proximity: 0.1 }
+/** BM25's term-frequency saturation and length normalisation (Robertson's usual values). */
+const K1 = 1.2
+const B = 0.75
 /** Share of the weaker method's score a hybrid score adds to the stronger one's. */
 const SECOND_OPINION = 0.3
 /** Content words at most this far apart in a passage count as found together. */
@@ -45,6 +49,8 @@ interface PassageTerms {
   headingStems: Set<string>
   /** Positions of each of the question's stems in the passage's sequence of content words. */
   positions: Map<string, number[]>
+  /** How many content words the passage has. */
+  length: number
 }
 
 /**
@@ -60,7 +66,7 @@ export function scoreCandidates(
   const passages = candidates.map(({ hit }) => passageTerms(hit, wanted))
   const weights = termWeights(query, passages, Math.max(poolSize, candidates.length))
   const total = weights.reduce((sum, weight) => sum + weight, 0)
-  const bestKeyword = Math.max(0, ...candidates.map((candidate) => candidate.keyword ?? 0))
+  const averageLength = passages.reduce((sum, passage) => sum + passage.length, 0) / (passages.length || 1)
   return candidates.map((candidate, index) => {
     const passage = passages[index] as PassageTerms
     const covered = (stems: Set<string>) =>
@@ -68,10 +74,10 @@ export function scoreCandidates(
         ? 0
         : query.stems.reduce((sum, term, at) => sum + (stems.has(term) ? (weights[at] ?? 0) : 0), 0) / total
     const coverage = covered(passage.stems)
-    const engine = bestKeyword > 0 ? (candidate.keyword ?? 0) / bestKeyword : 0
+    const frequency = termFrequency(query.stems, weights, passage, averageLength)
     const quality =
       WEIGHTS.coverage +
-      WEIGHTS.engine * engine +
+      WEIGHTS.frequency * frequency +
       WEIGHTS.headings * covered(passage.headingStems) +
       WEIGHTS.proximity * proximity(query.stems, passage)
     const keyword = coverage * quality
@@ -113,7 +119,26 @@ function passageTerms(hit: SearchHit, wanted: Set<string>): PassageTerms {
   const headings = words(`${hit.document.title}\n${headingsOf(hit.chunk.text)}`).map(stem)
   const headingStems = new Set(headings.filter((term) => wanted.has(term)))
   for (const term of headingStems) stems.add(term)
-  return { stems, headingStems, positions }
+  return { stems, headingStems, positions, length: position }
+}
+
+/**
+ * How often the passage uses the question's words for its length, as BM25 counts it but bounded: each
+ * covered word's saturated frequency (0 to 1) averaged by weight. Computed here rather than taken from
+ * the engine, whose scores differ between LanceDB and PostgreSQL for the same passage.
+ */
+function termFrequency(terms: string[], weights: number[], passage: PassageTerms, averageLength: number) {
+  const norm = 1 - B + (B * passage.length) / (averageLength || 1)
+  let weighted = 0
+  let total = 0
+  for (const [index, term] of terms.entries()) {
+    const count = passage.positions.get(term)?.length ?? 0
+    if (count === 0) continue
+    const weight = weights[index] ?? 0
+    weighted += (weight * count) / (count + K1 * norm)
+    total += weight
+  }
+  return total === 0 ? 0 : weighted / total
 }
 
 /**

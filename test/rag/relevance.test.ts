@@ -24,7 +24,7 @@ const score = (question: string, candidates: Candidate[], unrelatedCosine = 0) =
   )
 
 describe('calibrated relevance', () => {
-  it('scores a passage by the share of the question it covers, whatever the engine score', () => {
+  it('scores a passage by the share of the question it covers; the engine score plays no part', () => {
     const passages = [
       candidate('full', 'Sourdough bread rises with wild yeast.', { keyword: 2 }),
       candidate('part', 'Bread is baked in an oven.', { keyword: 40 }),
