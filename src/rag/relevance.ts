@@ -54,17 +54,21 @@ interface PassageTerms {
 }
 
 /**
- * Scores the candidates of one question. `poolSize` is the number of candidates asked of each
- * engine: rarity is measured against it, so a word found in few candidates of a full pool is rare.
+ * Rarity is measured as if among this many candidates, whatever number the engines returned: fewer
+ * (few passages match at all) leaves a word rare, more (a large top_k, or both engines' candidates)
+ * counts proportionally. So a score does not depend on top_k.
  */
+export const RARITY_POOL = 50
+
+/** Scores the candidates of one question. */
 export function scoreCandidates(
   query: QueryTerms,
   candidates: Candidate[],
-  { poolSize, unrelatedCosine }: { poolSize: number; unrelatedCosine: number },
+  { unrelatedCosine }: { unrelatedCosine: number },
 ): ScoredCandidate[] {
   const wanted = new Set(query.stems)
   const passages = candidates.map(({ hit }) => passageTerms(hit, wanted))
-  const weights = termWeights(query, passages, Math.max(poolSize, candidates.length))
+  const weights = termWeights(query, passages)
   const total = weights.reduce((sum, weight) => sum + weight, 0)
   const averageLength = passages.reduce((sum, passage) => sum + passage.length, 0) / (passages.length || 1)
   return candidates.map((candidate, index) => {
@@ -94,10 +98,11 @@ export function vectorRelevance(cosine: number, unrelatedCosine: number): number
 }
 
 /** Rarity among the candidates (BM25's idf shape): a word in every candidate still counts a little. */
-function termWeights(query: QueryTerms, passages: PassageTerms[], pool: number): number[] {
+function termWeights(query: QueryTerms, passages: PassageTerms[]): number[] {
+  const scale = RARITY_POOL / Math.max(RARITY_POOL, passages.length)
   return query.stems.map((term) => {
     const frequency = passages.filter((passage) => passage.stems.has(term)).length
-    return Math.log(1 + (pool + 1) / (frequency + 0.5))
+    return Math.log(1 + (RARITY_POOL + 1) / (frequency * scale + 0.5))
   })
 }
 
@@ -160,7 +165,22 @@ function proximity(terms: string[], passage: PassageTerms): number {
   for (let index = 1; index < terms.length; index++) {
     const left = passage.positions.get(terms[index - 1] as string)
     const right = passage.positions.get(terms[index] as string)
-    if (left && right && left.some((a) => right.some((b) => Math.abs(a - b) <= NEAR))) near++
+    if (left && right && closest(left, right) <= NEAR) near++
   }
   return near / (terms.length - 1)
+}
+
+/** The smallest distance between two ascending lists of positions, in one pass over both. */
+function closest(left: number[], right: number[]): number {
+  let best = Number.POSITIVE_INFINITY
+  let i = 0
+  let j = 0
+  while (i < left.length && j < right.length) {
+    const a = left[i] as number
+    const b = right[j] as number
+    best = Math.min(best, Math.abs(a - b))
+    if (a < b) i++
+    else j++
+  }
+  return best
 }

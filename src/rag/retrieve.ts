@@ -1,7 +1,7 @@
 import type { CallOptions } from '../providers/provider.js'
 import type { EmbeddingCache } from './embedding-cache.js'
 import { type QueryTerms, queryTerms } from './query-terms.js'
-import { type Candidate, scoreCandidates } from './relevance.js'
+import { type Candidate, RARITY_POOL, scoreCandidates } from './relevance.js'
 import type { DocumentStore, Metadata, SearchHit } from './types.js'
 
 export interface RetrieveOptions {
@@ -22,7 +22,7 @@ export interface RetrievedChunk extends SearchHit {
  * Candidates asked of each engine. Relevance is computed over them, so the pool is wider than the
  * answer: the passage that covers the question best may be 30th by the engine's own ranking.
  */
-const poolSize = (topK: number) => Math.max(topK * 10, 50)
+const poolSize = (topK: number) => Math.max(topK * 4, RARITY_POOL)
 
 /**
  * Hybrid retrieval: keyword search on the question's content words and, when embeddings are
@@ -55,7 +55,7 @@ export async function retrieve(
     else merged.set(hit.chunk.id, { hit, vector: hit.score })
   }
   const unrelatedCosine = embeddings?.unrelatedCosine ?? 0
-  return scoreCandidates(terms, [...merged.values()], { poolSize: pool, unrelatedCosine })
+  return scoreCandidates(terms, [...merged.values()], { unrelatedCosine })
     .filter((candidate) => candidate.score >= (options.minScore ?? 0))
     .sort((a, b) => b.score - a.score || (a.hit.chunk.id < b.hit.chunk.id ? -1 : 1))
     .slice(0, options.topK)

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { queryTerms } from '../../src/rag/query-terms.js'
-import { type Candidate, headingsOf, scoreCandidates, vectorRelevance } from '../../src/rag/relevance.js'
+import {
+  type Candidate,
+  headingsOf,
+  RARITY_POOL,
+  scoreCandidates,
+  vectorRelevance,
+} from '../../src/rag/relevance.js'
 
 function candidate(
   id: string,
@@ -19,9 +25,7 @@ function candidate(
 }
 
 const score = (question: string, candidates: Candidate[], unrelatedCosine = 0) =>
-  scoreCandidates(queryTerms(question), candidates, { poolSize: 50, unrelatedCosine }).map(
-    (scored) => scored.score,
-  )
+  scoreCandidates(queryTerms(question), candidates, { unrelatedCosine }).map((scored) => scored.score)
 
 describe('calibrated relevance', () => {
   it('scores a passage by the share of the question it covers; the engine score plays no part', () => {
@@ -35,6 +39,18 @@ describe('calibrated relevance', () => {
     // The engine's scale does not matter: multiplied by 1000, the same scores.
     const scaled = passages.map((passage) => ({ ...passage, keyword: (passage.keyword ?? 0) * 1000 }))
     expect(score('Why does sourdough bread rise?', scaled)).toEqual([full, part])
+  })
+
+  it('measures rarity against a pool of fixed size, so a larger top_k does not change a score', () => {
+    const pool = Array.from({ length: RARITY_POOL }, (_, index) =>
+      candidate(`p${index}`, index % 5 === 0 ? 'Sourdough bread rises.' : 'Bread is baked.', { keyword: 1 }),
+    )
+    const twice = [...pool, ...pool.map((entry, index) => candidate(`q${index}`, entry.hit.chunk.text, {}))]
+    const once = score('Why does sourdough bread rise?', pool)
+    expect(score('Why does sourdough bread rise?', twice).slice(0, RARITY_POOL)).toEqual(once)
+    // Under a full pool, a word is as rare as its count says: one match in three candidates is rare.
+    const [few] = score('sourdough bread', [candidate('a', 'Sourdough bread.', {}), ...pool.slice(1, 3)])
+    expect(few).toBeGreaterThan(0.6)
   })
 
   it('gives a passage sharing no content word with the question no keyword relevance', () => {

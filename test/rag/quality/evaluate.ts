@@ -45,7 +45,7 @@ export async function ingestCorpus(store: DocumentStore, corpus: Corpus, mode: M
 export interface Quality {
   /** Share of questions with an answering document in the top 5. */
   recallAt5: number
-  /** Mean reciprocal rank of the first answering document in the top 10 (0 when absent). */
+  /** Mean reciprocal rank of the first answering document in the top 5 (0 when absent). */
   mrr: number
   /** The questions whose answer was not in the top 5. */
   misses: string[]
@@ -53,7 +53,7 @@ export interface Quality {
   answerScores: number[]
 }
 
-/** Recall@5 and MRR@10 of the questions, retrieving with `minScore` as the server would. */
+/** Recall@5 and MRR@5 of the questions, retrieving 5 (RAG_TOP_K's default) with `minScore` as the server would. */
 export async function measure(
   { store, embeddings }: Searchable,
   questions: { question: string; documents: string[] }[],
@@ -64,10 +64,10 @@ export async function measure(
   const misses: string[] = []
   const answerScores: number[] = []
   for (const { question, documents } of questions) {
-    const hits = await retrieve(store, embeddings, question, { topK: 10, minScore }, call)
+    const hits = await retrieve(store, embeddings, question, { topK: 5, minScore }, call)
     const rank = hits.findIndex((hit) => documents.includes(hit.document.id))
     answerScores.push(hits[rank]?.score ?? 0)
-    if (rank >= 0 && rank < 5) found++
+    if (rank >= 0) found++
     else misses.push(question)
     if (rank >= 0) reciprocal += 1 / (rank + 1)
   }

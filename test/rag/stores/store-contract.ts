@@ -231,6 +231,22 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       ).toEqual(['bread:0'])
     })
 
+    it('ranks a chunk with the rare word of a keyword query above chunks with its common word', async () => {
+      // Retrieval scores only the engine's candidates: a word every chunk has must not crowd out the rare
+      // one (PostgreSQL's ts_rank_cd alone did, in the Fastify docs: "fastify" over "http2").
+      for (let index = 0; index < 12; index++) {
+        const common = makeDocument(`common-${index}`, [
+          `Fastify routes, Fastify hooks and Fastify plugins ${index}.`,
+        ])
+        await store.upsert(common.document, withVectors(common.chunks, index))
+      }
+      const rare = makeDocument('rare', ['Fastify serves http2 too.'])
+      await store.upsert(rare.document, withVectors(rare.chunks, 0))
+      await store.optimize()
+      const hits = await store.searchKeyword('fastify http2', { topK: 5 })
+      expect(hits[0]?.chunk.id).toBe('rare:0')
+    })
+
     it('takes any user text as a keyword query without error', async () => {
       await seed()
       for (const query of [

@@ -46,6 +46,13 @@ describe('PostgreSQL statements', () => {
   it('adds no filter condition for an empty filter', () => {
     const statement = keywordSearchStatement('public', 'bread', { topK: 5, filter: {} })
     expect(statement.text).not.toContain('@>')
-    expect(statement.values).toEqual(['bread', 5])
+    expect(statement.values).toEqual(['bread', 5, '"public".rag_chunks'])
+  })
+
+  it("weighs keyword matches by idf, from the row estimate of the schema's own chunk table", () => {
+    const statement = keywordSearchStatement('my "schema"', 'bread', { topK: 5, filter: { topic: 'baking' } })
+    expect(statement.text).toContain('to_regclass($3)')
+    expect(statement.values?.[2]).toBe('"my ""schema""".rag_chunks')
+    expect(statement.text).toContain('d.metadata @> $4::jsonb')
   })
 })
