@@ -9,24 +9,13 @@
 set -euo pipefail
 route=${1:-/stream?prompt=hi}
 cd "$(dirname "$0")/.."
-script=$(mktemp --suffix=.lua); echo 'wrk.method = "POST"' > "$script"
-if [ -n "${BODY:-}" ]; then
-  printf 'wrk.body = [[%s]]\nwrk.headers["content-type"] = "application/json"\n' "$BODY" >> "$script"
-fi
-log=$(mktemp); trace=$(mktemp)
-taskset -c 1 node --import tsx bench/fake-upstream.ts > "$log" 2>&1 & fake=$!
-trap 'kill $fake 2>/dev/null; rm -f "$script" "$log" "$trace"' EXIT
-until grep -q listening "$log"; do sleep 0.2; done
-upstream=http://127.0.0.1:$(grep -o 'listening [0-9]*' "$log" | cut -d' ' -f2)
-env NODE_ENV=production LOG_LEVEL=info OPENAI_API_KEY=sk-bench-not-a-real-key OPENAI_BASE_URL="$upstream/v1" \
-  OLLAMA_HOST="$upstream" RAG_DATA_DIR=/tmp/bench-rag-data RATE_LIMIT_MAX=0 STREAMS_PER_CLIENT=0 PORT=18556 \
-  taskset -c 0 node --max-semi-space-size=32 --trace-gc-nvp dist/server.js > "$trace" 2>&1 & server=$!
-until curl -sf localhost:18556/health > /dev/null; do sleep 0.2; done
-taskset -c 1 wrk -t1 -c64 -d3s -s "$script" "http://127.0.0.1:18556$route" > /dev/null
-skip=$(grep -c 'gc=s' "$trace" || true)
-requests=$(taskset -c 1 wrk -t1 -c64 -d5s -s "$script" "http://127.0.0.1:18556$route" | grep -o '^ *[0-9]* requests' | grep -o '[0-9]*')
-kill -INT $server; wait $server || true
-grep 'gc=s' "$trace" | tail -n +$((skip + 1)) | node -e '
+source bench/server-under-load.sh
+start_server 18556 --trace-gc-nvp
+load 3 > /dev/null
+skip=$(grep -c 'gc=s' "$server_output" || true)
+requests=$(load 5 | grep -o '^ *[0-9]* requests' | grep -o '[0-9]*')
+stop_server
+grep 'gc=s' "$server_output" | tail -n +$((skip + 1)) | node -e '
   const lines = require("fs").readFileSync(0, "utf8").trim().split("\n")
   const field = (line, name) => Number(new RegExp(`\\b${name}=([0-9.]+)`).exec(line)?.[1])
   const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]
