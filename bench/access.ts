@@ -2,12 +2,13 @@
  * `npm run bench:access`: what API keys (and CORS) cost per request, and what this branch costs with
  * them off, against the same server built from `BENCH_BASE_REF` (default main), all in one run.
  *
- * Four gateway processes on one fake upstream (bench/fake-upstream.ts): `base` (the ref's build), `off`
+ * Five gateway processes on one fake upstream (bench/fake-upstream.ts): `base` (the ref's build), `off`
  * (this build, no keys: helmet and the cross-site check run, no key hook), `keys` (20 keys in
- * API_KEY_HASHES, each request with its Authorization header) and `keys+cors` (the same with
- * CORS_ORIGINS and an Origin header), `keys+limits` (keys, and the rate and stream limits counted in
- * memory, set too high to refuse anything). BENCH_VARIANTS=base,off runs only those. After a discarded warm-up round, as bench/gateway.ts: servers on CPU 0, load on CPU 1, rounds
- * rotate the order, figures are medians over rounds and ratios the median of per-round ratios.
+ * API_KEY_HASHES, each request with its Authorization header), `keys+cors` (the same with CORS_ORIGINS
+ * and an Origin header) and `keys+limits` (keys, and the rate and stream limits counted in memory, set
+ * too high to refuse anything). BENCH_VARIANTS=base,off measures only those two. After a discarded
+ * warm-up round, as bench/gateway.ts: servers on CPU 0, load on CPU 1, rounds rotate the order, figures
+ * are medians over rounds and ratios the median of per-round ratios.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs'
