@@ -6,6 +6,7 @@ import { loadLanceStore } from '../../../../src/rag/stores/lancedb/load.js'
 import { testConfig } from '../../../helpers.js'
 import { waitFor } from '../../../wait-for.js'
 import { describeStoreContract, makeDocument } from '../store-contract.js'
+import { describeStoreIntegrity } from '../store-integrity-contract.js'
 
 const { LanceStore } = await loadLanceStore(testConfig())
 // Only after the store: LanceDB must load through loadLanceStore.
@@ -13,6 +14,14 @@ const lancedb = await import('@lancedb/lancedb')
 
 describeStoreContract('LanceDB', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'lance-contract-'))
+  return {
+    create: () => new LanceStore({ directory, maintenanceDelayMs: 0 }),
+    destroy: () => rm(directory, { recursive: true, force: true }),
+  }
+})
+
+describeStoreIntegrity('LanceDB', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'lance-integrity-'))
   return {
     create: () => new LanceStore({ directory, maintenanceDelayMs: 0 }),
     destroy: () => rm(directory, { recursive: true, force: true }),
