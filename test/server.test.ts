@@ -138,7 +138,8 @@ describe('the server process', () => {
   it('marks the embedded store it holds with its pid and URL, and unmarks it on SIGTERM', async () => {
     const dataDir = await temporaryDirectory('genai-store-')
     const server = await startServer({ RAG_DATA_DIR: dataDir })
-    const url = await listeningUrl(server)
+    // A start took over 10 s with the machine's 2 cores shared by five test suites.
+    const url = await listeningUrl(server, 30_000)
     await waitFor(async () => (await runningServer(dataDir)) !== undefined)
     // tsx runs the server in a child process of its own: the marker names that one.
     expect(await runningServer(dataDir)).toEqual({ pid: expect.any(Number), url })
