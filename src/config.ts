@@ -52,6 +52,8 @@ export const configSchema = z
     // process, so it is set before LanceDB loads (src/rag/stores/lancedb/load.ts); a value that is not a
     // whole number would make Lance panic.
     LANCE_CPU_THREADS: integer(4, 1, 1024),
+    // How late the server may see what another process (the ingest CLI) wrote to RAG_DATA_DIR; 0: every read checks.
+    RAG_READ_CONSISTENCY_MS: integer(1_000, 0, 3_600_000),
     EMBEDDING_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['none', 'openai', 'ollama']).default('none')),
     EMBEDDING_MODEL: optionalString,
     EMBEDDING_DIMENSIONS: z.preprocess(

@@ -84,6 +84,12 @@ describe('configuration', () => {
     expect(() => parseConfig({ LANCE_CPU_THREADS: '0' })).toThrow(/LANCE_CPU_THREADS/)
     expect(() => parseConfig({ LANCE_CPU_THREADS: '1.5' })).toThrow(/LANCE_CPU_THREADS/)
   })
+
+  it("bounds how late the embedded store sees another process's writes to 1 s unless told otherwise", () => {
+    expect(parseConfig({}).RAG_READ_CONSISTENCY_MS).toBe(1_000)
+    expect(parseConfig({ RAG_READ_CONSISTENCY_MS: '0' }).RAG_READ_CONSISTENCY_MS).toBe(0)
+    expect(() => parseConfig({ RAG_READ_CONSISTENCY_MS: '-1' })).toThrow(/RAG_READ_CONSISTENCY_MS/)
+  })
 })
 
 describe('.env file', () => {
