@@ -1,13 +1,14 @@
 /**
  * Import direction, checked by `npm run lint:layers` (dependency-cruiser, see STYLE.md "Layout"):
  *
- *   routes -> services -> streaming | rag -> providers -> foundation (errors, config, embedding-models, cancellation, redaction, schemas)
+ *   routes -> services -> streaming | rag -> providers -> foundation (errors, config, config-values, embedding-models, cancellation, redaction, schemas)
  *
  * Each layer lists the layers it may import; any other file under src/ is forbidden to it. So a file
  * that is in no layer can only be imported by the wiring (app.ts, server.ts, plugins/), which may import
  * anything. Tests, bench and scripts are checked for cycles only.
  */
-const FOUNDATION = '^src/(errors|config|embedding-models|cancellation|redaction)[.]ts$|^src/schemas/'
+const FOUNDATION =
+  '^src/(errors|config|config-values|embedding-models|cancellation|redaction)[.]ts$|^src/schemas/'
 
 /** Layer name -> its files, and the layers it may import (itself included). */
 const LAYERS = {

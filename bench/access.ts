@@ -2,11 +2,13 @@
  * `npm run bench:access`: what API keys (and CORS) cost per request, and what this branch costs with
  * them off, against the same server built from `BENCH_BASE_REF` (default main), all in one run.
  *
- * Four gateway processes on one fake upstream (bench/fake-upstream.ts): `base` (the ref's build), `off`
+ * Five gateway processes on one fake upstream (bench/fake-upstream.ts): `base` (the ref's build), `off`
  * (this build, no keys: helmet and the cross-site check run, no key hook), `keys` (20 keys in
- * API_KEY_HASHES, each request with its Authorization header) and `keys+cors` (the same with
- * CORS_ORIGINS and an Origin header). After a discarded warm-up round, as bench/gateway.ts: servers on CPU 0, load on CPU 1, rounds
- * rotate the order, figures are medians over rounds and ratios the median of per-round ratios.
+ * API_KEY_HASHES, each request with its Authorization header), `keys+cors` (the same with CORS_ORIGINS
+ * and an Origin header) and `keys+limits` (keys, and the rate and stream limits counted in memory, set
+ * too high to refuse anything). BENCH_VARIANTS=base,off measures only those two. After a discarded
+ * warm-up round, as bench/gateway.ts: servers on CPU 0, load on CPU 1, rounds rotate the order, figures
+ * are medians over rounds and ratios the median of per-round ratios.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs'
@@ -69,6 +71,15 @@ const variants: Record<string, Variant> = {
   'keys+cors': {
     server: await gateway('keys-cors', ROOT, { ...keysEnvironment, CORS_ORIGINS: ORIGIN }),
     headers: { authorization: `Bearer ${key}`, origin: ORIGIN },
+  },
+  // Keys and the per-key limits together, counted in memory; maxima too high to refuse anything.
+  'keys+limits': {
+    server: await gateway('keys-limits', ROOT, {
+      ...keysEnvironment,
+      RATE_LIMIT_MAX: '1000000000',
+      STREAMS_PER_CLIENT: '1000000',
+    }),
+    headers: { authorization: `Bearer ${key}` },
   },
 }
 // BENCH_VARIANTS=base,off compares this build with the ref alone (before and after a change).
@@ -144,6 +155,7 @@ const comparisons = (
     ['off', 'base'],
     ['keys', 'off'],
     ['keys+cors', 'off'],
+    ['keys+limits', 'off'],
   ] as const
 ).filter(([name, reference]) => names.includes(name) && names.includes(reference))
 const rows = FIGURES.map(([figure, label, format]) => [

@@ -51,6 +51,11 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     genReqId: requestIdFor,
     logController: new RequestLog(),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // A hop count as the function proxy-addr makes of one (Fastify's types take no number).
+    trustProxy:
+      typeof config.TRUST_PROXY === 'number'
+        ? ((hops) => (_address: string, hop: number) => hop < hops)(config.TRUST_PROXY)
+        : config.TRUST_PROXY,
     ...serverLimitOptions(config),
     // Fastify's own 503 is not FastAPI's envelope: plugins/graceful-shutdown.ts answers instead.
     return503OnClosing: false,

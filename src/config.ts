@@ -1,70 +1,23 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import {
+  boolean,
+  emptyAsUndefined,
+  integer,
+  optionalList,
+  optionalString,
+  optionalUrl,
+  originList,
+  trustProxy,
+  urlWithDefault,
+} from './config-values.js'
+import {
   DEFAULT_EMBEDDING_MODEL,
   DEFAULT_UNRELATED_COSINE,
   type EmbeddingSettings,
   KNOWN_DIMENSIONS,
   UNRELATED_COSINE,
 } from './embedding-models.js'
-
-const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value)
-
-const optionalString = z.preprocess(emptyAsUndefined, z.string().optional())
-
-const integer = (defaultValue: number, min: number, max: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(defaultValue))
-
-const boolean = (defaultValue: boolean) =>
-  z.preprocess(
-    emptyAsUndefined,
-    z
-      .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-      .transform((value) => value === 'true' || value === '1')
-      .default(defaultValue),
-  )
-
-/** A comma list of browser origins (`https://app.example.com`), or `*` alone for any origin. */
-const originList = z.preprocess(
-  (value) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((item) => item.trim())
-          .filter(Boolean)
-      : [],
-  z
-    .array(
-      z.string().refine((origin) => origin === '*' || isOrigin(origin), {
-        error: (issue) => `${String(issue.input)} is not an origin (scheme://host[:port], no path)`,
-      }),
-    )
-    .refine((origins) => !origins.includes('*') || origins.length === 1, { error: '* stands alone' }),
-)
-
-function isOrigin(text: string): boolean {
-  try {
-    const url = new URL(text)
-    return /^https?:$/.test(url.protocol) && url.origin === text
-  } catch {
-    return false
-  }
-}
-
-const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-const optionalUrl = () => z.preprocess(emptyAsUndefined, httpUrl().optional())
-const urlWithDefault = (defaultValue: string) =>
-  z.preprocess(emptyAsUndefined, httpUrl().default(defaultValue))
-
-/** A comma-separated list; empty (or only commas and spaces) is undefined. */
-const optionalList = z.preprocess((value) => {
-  if (typeof value !== 'string') return value
-  const items = value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-  return items.length > 0 ? items : undefined
-}, z.array(z.string()).optional())
 
 /** The whole environment the server reads, parsed once at boot. */
 export const configSchema = z
@@ -105,6 +58,8 @@ export const configSchema = z
     // process, so it is set before LanceDB loads (src/rag/stores/lancedb/load.ts); a value that is not a
     // whole number would make Lance panic.
     LANCE_CPU_THREADS: integer(4, 1, 1024),
+    // How late the server may see what another process (the ingest CLI) wrote to RAG_DATA_DIR; 0: every read checks.
+    RAG_READ_CONSISTENCY_MS: integer(1_000, 0, 3_600_000),
     EMBEDDING_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['none', 'openai', 'ollama']).default('none')),
     EMBEDDING_MODEL: optionalString,
     EMBEDDING_DIMENSIONS: z.preprocess(
@@ -130,6 +85,8 @@ export const configSchema = z
     KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 3_600_000),
     // Each client connection may hold an upstream connection too: keep it under half of `ulimit -n`.
     MAX_CONNECTIONS: integer(8_192, 0, 1_000_000),
+    // Behind a load balancer: whose X-Forwarded-For names the client (per-IP limits, logs). Off by default.
+    TRUST_PROXY: trustProxy,
     // How long in-flight requests and streams get to finish on shutdown before they are answered 503.
     SHUTDOWN_GRACE_MS: integer(5_000, 0, 600_000),
     // --- end of server bounds ---

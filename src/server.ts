@@ -4,6 +4,7 @@ import { ConfigError, loadConfigOrExit } from './config.js'
 import { accessWarnings } from './plugins/access-control.js'
 import { SHUTDOWN_FLUSH_MS } from './plugins/graceful-shutdown.js'
 import { loggerOptions } from './plugins/logger.js'
+import { markServer, runningServer, unmarkServer } from './rag/stores/lancedb/server-marker.js'
 
 const config = loadConfigOrExit()
 
@@ -53,8 +54,20 @@ closeWithGrace(
   },
 )
 
+// The embedded store has one writer in mind: say so when another server holds it, and mark it held, so the
+// ingest CLI can find this server instead of writing beside it (src/rag/stores/lancedb/server-marker.ts).
+const embedded = config.DATABASE_URL === undefined
+if (embedded) {
+  const other = await runningServer(config.RAG_DATA_DIR)
+  if (other && other.pid !== process.pid) {
+    app.log.warn(other, `another server already uses the document store in ${config.RAG_DATA_DIR}`)
+  }
+  app.addHook('onClose', () => unmarkServer(config.RAG_DATA_DIR))
+}
+
 try {
-  await app.listen({ port: config.PORT, host: config.HOST })
+  const url = await app.listen({ port: config.PORT, host: config.HOST })
+  if (embedded) await markServer(config.RAG_DATA_DIR, url)
 } catch (error) {
   app.log.fatal({ err: error }, 'could not start the server')
   process.exit(1)

@@ -101,6 +101,12 @@ describe('configuration', () => {
     expect(() => parseConfig({ LANCE_CPU_THREADS: '0' })).toThrow(/LANCE_CPU_THREADS/)
     expect(() => parseConfig({ LANCE_CPU_THREADS: '1.5' })).toThrow(/LANCE_CPU_THREADS/)
   })
+
+  it("bounds how late the embedded store sees another process's writes to 1 s unless told otherwise", () => {
+    expect(parseConfig({}).RAG_READ_CONSISTENCY_MS).toBe(1_000)
+    expect(parseConfig({ RAG_READ_CONSISTENCY_MS: '0' }).RAG_READ_CONSISTENCY_MS).toBe(0)
+    expect(() => parseConfig({ RAG_READ_CONSISTENCY_MS: '-1' })).toThrow(/RAG_READ_CONSISTENCY_MS/)
+  })
 })
 
 describe('.env file', () => {
@@ -156,6 +162,23 @@ describe('limits configuration', () => {
     )
     expect(() => parseConfig({ RATE_LIMIT_REDIS_FAILURE: 'maybe' })).toThrow('RATE_LIMIT_REDIS_FAILURE')
     expect(parseConfig({ REDIS_URL: 'rediss://cache:6380/2' }).REDIS_URL).toBe('rediss://cache:6380/2')
+  })
+
+  it('reads TRUST_PROXY as off, on, a hop count, or a list of addresses, CIDRs and ranges', () => {
+    expect(parseConfig({}).TRUST_PROXY).toBe(false)
+    expect(parseConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false)
+    expect(parseConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true)
+    expect(parseConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2)
+    expect(parseConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16 ,::1,loopback' }).TRUST_PROXY).toEqual([
+      '10.0.0.1',
+      '10.1.0.0/16',
+      '::1',
+      'loopback',
+    ])
+    expect(() => parseConfig({ TRUST_PROXY: 'balancer.internal' })).toThrow(
+      'balancer.internal is not an address, a CIDR or loopback/linklocal/uniquelocal',
+    )
+    expect(() => parseConfig({ TRUST_PROXY: '0' })).toThrow('TRUST_PROXY')
   })
 })
 

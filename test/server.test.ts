@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
+import { runningServer, SERVER_MARKER_FILE } from '../src/rag/stores/lancedb/server-marker.js'
 import { okReply, startFakeOpenAI } from './fakes/openai.js'
 import { heldReply, type UpstreamReply } from './fakes/upstream.js'
 import { listeningUrl, logLines, startServer, stopServers, temporaryDirectory } from './server-process.js'
@@ -132,6 +133,21 @@ describe('the server process', () => {
     expect(server.output()).toContain(
       'built with embeddings openai:text-embedding-3-small (1536 dimensions) but the server is configured for none (0 dimensions)',
     )
+  })
+
+  it('marks the embedded store it holds with its pid and URL, and unmarks it on SIGTERM', async () => {
+    const dataDir = await temporaryDirectory('genai-store-')
+    const server = await startServer({ RAG_DATA_DIR: dataDir })
+    // A start took over 10 s with the machine's 2 cores shared by five test suites.
+    const url = await listeningUrl(server, 30_000)
+    await waitFor(async () => (await runningServer(dataDir)) !== undefined)
+    // tsx runs the server in a child process of its own: the marker names that one.
+    expect(await runningServer(dataDir)).toEqual({ pid: expect.any(Number), url })
+    server.child.kill('SIGTERM')
+    const [code] = await once(server.child, 'exit')
+    expect(code).toBe(0)
+    expect(await runningServer(dataDir)).toBeUndefined()
+    await expect(readFile(join(dataDir, SERVER_MARKER_FILE))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('logs pino JSON with the request id, and neither credentials nor prompts', async () => {

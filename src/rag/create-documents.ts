@@ -32,7 +32,7 @@ export async function createStore(config: Config): Promise<DocumentStore> {
     return new PostgresStore({ connectionString: config.DATABASE_URL })
   }
   const { LanceStore } = await loadLanceStore(config)
-  return new LanceStore({ directory: config.RAG_DATA_DIR })
+  return new LanceStore({ directory: config.RAG_DATA_DIR, readConsistencyMs: config.RAG_READ_CONSISTENCY_MS })
 }
 
 /** Keeps the configured embedding space known (so the store can open) while answering 503 to calls. */

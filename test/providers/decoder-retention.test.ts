@@ -11,7 +11,7 @@ const collectGarbage = runInNewContext('gc') as () => void
  * Whether `items` can be collected while the decoder that returned them lives on. A WeakRef keeps its
  * target for the rest of the current job, so the check waits a turn before collecting.
  */
-async function outlivedByDecoder(decoder: object, items: () => object[]): Promise<boolean> {
+async function outlivedByDecoder(decoder: object, items: () => unknown[]): Promise<boolean> {
   const returned = new WeakRef(items())
   await new Promise(setImmediate)
   collectGarbage()

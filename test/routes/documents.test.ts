@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { documentIdSchema } from '../../src/schemas/documents.js'
 import { fixtureReply, openAIWithEmbeddings, startFakeOpenAI } from '../fakes/openai.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
 import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
@@ -203,6 +204,42 @@ describe('reading and deleting documents', () => {
 
   it('a page size over 100 is a 422', async () => {
     expect((await harness.app.inject({ url: '/documents?limit=101' })).statusCode).toBe(422)
+  })
+})
+
+describe('document ids', () => {
+  const longest = documentIdSchema.maxLength ?? 0
+  const path = (id: string) => `/documents/${encodeURIComponent(id)}`
+
+  it('accepts the longest id on every route: create, get, list, delete (ids of 101 to 256 characters were 414s)', async () => {
+    expect(longest).toBe(256)
+    // Spaces and a non-ASCII letter: the percent-encoded path is longer than the id.
+    for (const id of ['x'.repeat(101), `${'é '.repeat(longest / 2 - 1)}id`]) {
+      expect(id.length <= longest, id).toBe(true)
+      const created = await ingest([{ id, text: 'A long id still names one document.' }])
+      expect(created.statusCode, id).toBe(200)
+      expect(created.json().results[0]).toMatchObject({ id, status: 'created' })
+      const got = await harness.app.inject({ url: path(id) })
+      expect(got.statusCode, id).toBe(200)
+      expect(got.json().id).toBe(id)
+      const listed = (await harness.app.inject({ url: '/documents' })).json()
+      expect(listed.items.map((document: { id: string }) => document.id)).toContain(id)
+      expect((await harness.app.inject({ method: 'DELETE', url: path(id) })).statusCode, id).toBe(204)
+      expect((await harness.app.inject({ url: path(id) })).statusCode, id).toBe(404)
+    }
+  })
+
+  it('refuses an id one character over the limit with a 422 naming the field, on every route', async () => {
+    const id = 'x'.repeat(longest + 1)
+    const created = await ingest([{ id, text: 'Too long an id.' }])
+    expect(created.statusCode).toBe(422)
+    expect(created.json().detail[0]).toMatchObject({ loc: ['body', 'documents', 0, 'id'] })
+    for (const method of ['GET', 'DELETE'] as const) {
+      const response = await harness.app.inject({ method, url: path(id) })
+      expect(response.statusCode, method).toBe(422)
+      expect(response.json().detail[0], method).toMatchObject({ loc: ['path', 'id'] })
+    }
+    expect((await harness.app.inject({ url: '/documents' })).json().total).toBe(0)
   })
 })
 

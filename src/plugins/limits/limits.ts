@@ -1,7 +1,9 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { LimitsUnavailableError, RateLimitedError } from '../../errors.js'
+import type { StreamQuota } from '../../providers/provider.js'
 import { MemoryStreamSlots, type StreamSlots } from '../../streaming/stream-slots.js'
+import { clientOf } from './client-key.js'
 import { registerRateLimit, type SharedCounters } from './rate-limit.js'
 import { connectRedis } from './redis-client.js'
 import { RedisFailures } from './redis-failures.js'
@@ -19,6 +21,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The per-client limits: stream slots, and Redis when the counters are shared. */
     limits: Limits
+  }
+  interface FastifyRequest {
+    /** The client's share of open streams; undefined when streams are not limited (STREAMS_PER_CLIENT=0). */
+    readonly streamQuota: StreamQuota | undefined
   }
 }
 
@@ -39,7 +45,22 @@ export async function createLimits(app: FastifyInstance, config: Config): Promis
   }
   const limits = { streamSlots, redis }
   app.decorate('limits', limits)
+  decorateStreamQuota(app, config.STREAMS_PER_CLIENT)
   return limits
+}
+
+/**
+ * `request.streamQuota`, read by the routes that open streams: computed when read (a getter), so other
+ * requests pay nothing. STREAMS_PER_CLIENT=0 turns the stream limit off, per-key limits included (as
+ * RATE_LIMIT_MAX=0 does for the rate).
+ */
+function decorateStreamQuota(app: FastifyInstance, globalLimit: number) {
+  app.decorateRequest('streamQuota', {
+    getter(this: FastifyRequest): StreamQuota | undefined {
+      if (globalLimit === 0) return undefined
+      return { client: clientOf(this), limit: this.apiKey?.limits?.concurrentStreams ?? globalLimit }
+    },
+  })
 }
 
 /**

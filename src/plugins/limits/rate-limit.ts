@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from '../../config.js'
 import { RateLimitedError } from '../../errors.js'
-import { clientOf } from '../../routes/call-options.js'
+import { clientOf } from './client-key.js'
 import type { RedisFailures } from './redis-failures.js'
 
 /** Where the counters of the request rate live in Redis: one key per client and window. */

@@ -29,6 +29,9 @@ export async function connectRedis(
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
     lazyConnect: true,
+    // Commands issued in one turn of the event loop (the rate count and stream slots of concurrent
+    // requests) go out in one write and come back in one read: fewer syscalls per request under load.
+    enableAutoPipelining: true,
   })
   redis.on('error', (error) => failures.warn(error, 'Redis connection failed; reconnecting'))
   app.addHook('onClose', async () => {

@@ -39,7 +39,9 @@ return 1`
 declare module 'ioredis' {
   interface RedisCommander {
     acquireStreamSlot(key: string, limit: number, leaseMs: number, id: string): Promise<number>
-    renewStreamSlot(key: string, leaseMs: number, id: string): Promise<number>
+  }
+  interface ChainableCommander {
+    renewStreamSlot(key: string, leaseMs: number, id: string): ChainableCommander
   }
 }
 
@@ -49,11 +51,17 @@ declare module 'ioredis' {
  * (one script, so two instances cannot both take the last slot); the instance renews its leases while
  * their streams live and removes each when its stream ends. A lease a crashed instance left behind expires
  * within `leaseMs`. When Redis fails, the failure policy decides: `open` admits the stream uncounted.
+ *
+ * One timer per instance renews every lease it holds, in one pipelined round trip, every third of
+ * `leaseMs`: a timer per stream cost each stream a timer of its own and a round trip per renewal.
  */
 export class RedisStreamSlots implements StreamSlots {
   readonly #redis: Redis
   readonly #failures: RedisFailures
   readonly #leaseMs: number
+  /** The leases this instance holds: lease id -> the client's key. */
+  readonly #held = new Map<string, string>()
+  #renewal: NodeJS.Timeout | undefined
 
   constructor(redis: Redis, failures: RedisFailures, leaseMs = STREAM_LEASE_MS) {
     this.#redis = redis
@@ -63,6 +71,11 @@ export class RedisStreamSlots implements StreamSlots {
       redis.defineCommand('acquireStreamSlot', { numberOfKeys: 1, lua: ACQUIRE })
       redis.defineCommand('renewStreamSlot', { numberOfKeys: 1, lua: RENEW })
     }
+  }
+
+  /** How many leases this instance holds (and renews). */
+  get held(): number {
+    return this.#held.size
   }
 
   async acquire(client: string, limit: number): Promise<StreamLease> {
@@ -80,24 +93,34 @@ export class RedisStreamSlots implements StreamSlots {
   }
 
   #lease(key: string, id: string): StreamLease {
-    const renew = () => {
-      this.#redis.renewStreamSlot(key, this.#leaseMs, id).catch((error: unknown) => {
-        this.#failures.warn(error, 'Redis unreachable: a stream lease could not be renewed')
-      })
-    }
-    const timer = setInterval(renew, this.#leaseMs / 3)
-    timer.unref()
+    this.#held.set(id, key)
+    this.#renewal ??= setInterval(() => this.#renewAll(), this.#leaseMs / 3).unref()
     let released = false
     return {
       release: () => {
         if (released) return
         released = true
-        clearInterval(timer)
+        this.#held.delete(id)
+        if (this.#held.size === 0) {
+          clearInterval(this.#renewal)
+          this.#renewal = undefined
+        }
         this.#redis.zrem(key, id).catch((error: unknown) => {
           // It expires by itself within leaseMs.
           this.#failures.warn(error, 'Redis unreachable: a stream lease could not be removed')
         })
       },
     }
+  }
+
+  #renewAll(): void {
+    const pipeline = this.#redis.pipeline()
+    for (const [id, key] of this.#held) pipeline.renewStreamSlot(key, this.#leaseMs, id)
+    const warn = (error: unknown) =>
+      this.#failures.warn(error, 'Redis unreachable: a stream lease could not be renewed')
+    pipeline.exec().then((results) => {
+      const failure = results?.find(([error]) => error)
+      if (failure) warn(failure[0])
+    }, warn)
   }
 }

@@ -53,6 +53,28 @@ describe('the request rate limit', () => {
     expect(logs.some((line) => line.code === 'rate_limited' && line.statusCode === 429)).toBe(true)
   })
 
+  it('behind a trusted proxy, counts the client X-Forwarded-For names; a client cannot name itself otherwise', async () => {
+    const balancer = '10.0.0.9'
+    const viaBalancer = (client: string) => chat(trusted, { 'x-forwarded-for': client }, balancer)
+    const { app: trusted } = await limitedApp({ RATE_LIMIT_MAX: '1', TRUST_PROXY: balancer })
+    expect((await viaBalancer('203.0.113.1')).statusCode).toBe(200)
+    expect((await viaBalancer('203.0.113.1')).statusCode).toBe(429)
+    expect((await viaBalancer('203.0.113.2')).statusCode).toBe(200)
+
+    // Not trusted (the default): the header is the client's own claim, and the socket's peer is counted.
+    const { app } = await limitedApp({ RATE_LIMIT_MAX: '1' })
+    expect((await chat(app, { 'x-forwarded-for': '203.0.113.1' }, '10.0.0.3')).statusCode).toBe(200)
+    expect((await chat(app, { 'x-forwarded-for': '203.0.113.2' }, '10.0.0.3')).statusCode).toBe(429)
+  })
+
+  it('TRUST_PROXY as a hop count believes that many proxies from the socket', async () => {
+    const { app } = await limitedApp({ RATE_LIMIT_MAX: '1', TRUST_PROXY: '1' })
+    const through = (chain: string) => chat(app, { 'x-forwarded-for': chain }, '10.0.0.9')
+    expect((await through('198.51.100.7, 203.0.113.5')).statusCode).toBe(200)
+    // One hop trusted: the client is the address the balancer saw (the last), whatever came before it.
+    expect((await through('192.0.2.1, 203.0.113.5')).statusCode).toBe(429)
+  })
+
   it('counts each client IP apart when keys are off', async () => {
     const { app } = await limitedApp({ RATE_LIMIT_MAX: '1' })
     expect((await chat(app, {}, '10.0.0.1')).statusCode).toBe(200)

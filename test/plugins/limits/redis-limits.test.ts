@@ -86,13 +86,26 @@ describeWithRedis('limits in Redis', () => {
     await expect(survivor.acquire('ip:10.0.0.3', 1)).resolves.toBeDefined()
   })
 
-  it('renews the lease of a live stream before it expires', async () => {
+  it('renews every lease the instance holds before it expires, and stops once none is held', async () => {
     const slots = new RedisStreamSlots(await client(), failuresFor(), 300)
-    const lease = await slots.acquire('ip:10.0.0.4', 1)
-    onTestFinished(() => lease.release())
-    const key = `${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.4`
-    const [member, firstExpiry] = await admin.zrange(key, 0, 0, 'WITHSCORES')
-    await waitFor(async () => Number(await admin.zscore(key, member as string)) > Number(firstExpiry))
+    const leases = [await slots.acquire('ip:10.0.0.4', 1), await slots.acquire('ip:10.0.0.5', 2)]
+    onTestFinished(() => {
+      for (const lease of leases) lease.release()
+    })
+    const expiries = await Promise.all(
+      ['ip:10.0.0.4', 'ip:10.0.0.5'].map(async (client) => {
+        const key = `${STREAM_SLOTS_REDIS_PREFIX}${client}`
+        const [member, expiry] = await admin.zrange(key, 0, 0, 'WITHSCORES')
+        return { key, member: member as string, expiry: Number(expiry) }
+      }),
+    )
+    await waitFor(async () => {
+      const scores = await Promise.all(expiries.map(({ key, member }) => admin.zscore(key, member)))
+      return scores.every((score, index) => Number(score) > (expiries[index]?.expiry ?? Infinity))
+    })
+    expect(slots.held).toBe(2)
+    for (const lease of leases) lease.release()
+    expect(slots.held).toBe(0)
   })
 
   it('a stream refused by the shared count is a 429 before any upstream call', async () => {

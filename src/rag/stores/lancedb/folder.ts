@@ -16,18 +16,21 @@ const STORE_FILE = 'store.json'
 
 /**
  * Opens the store's folder, creating it and its tables when new; rejects with EmbeddingMismatchError when
- * the folder was built with another embedding space than `space`.
+ * the folder was built with another embedding space than `space`. Reads see what another process wrote
+ * at most `readConsistencyMs` late: by default LanceDB never looks again, and a server did not see a
+ * document the CLI had added ten seconds before.
  */
 export async function openFolder(
   directory: string,
   space: EmbeddingSpace,
+  { readConsistencyMs }: { readConsistencyMs: number },
 ): Promise<{ connection: lancedb.Connection; tables: Tables }> {
   await mkdir(directory, { recursive: true })
   const recorded = await readStoreFile(join(directory, STORE_FILE))
   if (recorded && (recorded.model !== space.model || recorded.dimensions !== space.dimensions)) {
     throw new EmbeddingMismatchError(recorded, space)
   }
-  const connection = await lancedb.connect(directory)
+  const connection = await lancedb.connect(directory, { readConsistencyInterval: readConsistencyMs / 1000 })
   const names = await connection.tableNames()
   const documents = names.includes('documents')
     ? await connection.openTable('documents')

@@ -50,6 +50,18 @@ export function upsertDocumentStatement(schemaName: string, document: StoredDocu
   return { text, values }
 }
 
+/**
+ * Takes a transaction-level advisory lock per document id, in one order (by key) so two batches never wait
+ * on each other: writes of one document run one at a time from any instance, the last to commit wins
+ * whole. The key is the schema and the id hashed together, so stores in other schemas never contend.
+ */
+export function lockDocumentsStatement(schemaName: string, ids: string[]): QueryConfig {
+  const text = `SELECT count(pg_advisory_xact_lock(k.key)) FROM (
+      SELECT DISTINCT hashtextextended($1 || '/' || id, 0) AS key FROM unnest($2::text[]) AS id ORDER BY key
+    ) k`
+  return { text, values: [schemaName, ids] }
+}
+
 export function deleteChunksStatement(schemaName: string, documentId: string): QueryConfig {
   return { text: `DELETE FROM ${tables(schemaName).chunks} WHERE document_id = $1`, values: [documentId] }
 }

@@ -18,6 +18,7 @@ import {
   documentStatement,
   insertChunksStatements,
   keywordSearchStatement,
+  lockDocumentsStatement,
   pageStatement,
   upsertDocumentStatement,
   vacuumStatement,
@@ -76,7 +77,10 @@ export class PostgresStore implements DocumentStore {
     await this.upsertMany([{ document, chunks }])
   }
 
-  /** All documents in one transaction: readers see the batch before or after, never half of it. */
+  /**
+   * All documents in one transaction: readers see the batch before or after, never half of it. Writers of
+   * the same documents queue on their advisory locks (see lockDocumentsStatement).
+   */
   async upsertMany(entries: { document: StoredDocument; chunks: StoredChunk[] }[]): Promise<void> {
     const { dimensions } = this.#opened()
     const misfit = entries
@@ -87,7 +91,9 @@ export class PostgresStore implements DocumentStore {
         `Chunk ${misfit.id} has a vector of ${misfit.vector?.length} dimensions; the store holds ${dimensions}`,
       )
     }
+    const ids = entries.map((entry) => entry.document.id)
     await inTransaction(this.#pool, async (client) => {
+      await client.query(lockDocumentsStatement(this.#schemaName, ids))
       for (const { document, chunks } of entries) await this.#write(client, document, chunks, dimensions)
     })
   }

@@ -15,6 +15,9 @@ function gatedWork(name: string, order: string[]) {
   return { work, open }
 }
 
+/** A quiet time of `delayMs` and a ceiling far beyond any test's writes unless given. */
+const timing = (delayMs: number, maxDeferralMs = 1_000_000) => ({ delayMs, maxDeferralMs })
+
 describe('MaintenanceScheduler', () => {
   beforeEach(() => {
     vi.useFakeTimers()
@@ -25,7 +28,7 @@ describe('MaintenanceScheduler', () => {
 
   it('runs the work once writes have been quiet for the delay', async () => {
     const work = vi.fn(async () => {})
-    const scheduler = new MaintenanceScheduler(100, work)
+    const scheduler = new MaintenanceScheduler(timing(100), work)
     scheduler.schedule()
     await vi.advanceTimersByTimeAsync(99)
     expect(work).not.toHaveBeenCalled()
@@ -35,7 +38,7 @@ describe('MaintenanceScheduler', () => {
 
   it('restarts the wait on every write, so a burst of writes gets one run', async () => {
     const work = vi.fn(async () => {})
-    const scheduler = new MaintenanceScheduler(100, work)
+    const scheduler = new MaintenanceScheduler(timing(100), work)
     for (let write = 0; write < 5; write++) {
       scheduler.schedule()
       await vi.advanceTimersByTimeAsync(60)
@@ -45,9 +48,34 @@ describe('MaintenanceScheduler', () => {
     expect(work).toHaveBeenCalledTimes(1)
   })
 
+  it('runs by the ceiling after the first write however steadily writes keep coming', async () => {
+    const work = vi.fn(async () => {})
+    const scheduler = new MaintenanceScheduler(timing(100, 250), work)
+    // A write every 60 ms: the quiet time alone would never pass.
+    for (let write = 0; write < 5; write++) {
+      scheduler.schedule()
+      await vi.advanceTimersByTimeAsync(60)
+    }
+    // 300 ms after the first write: the run came at 250.
+    expect(work).toHaveBeenCalledTimes(1)
+  })
+
+  it('counts the ceiling again from the first write after a run', async () => {
+    const work = vi.fn(async () => {})
+    const scheduler = new MaintenanceScheduler(timing(100, 250), work)
+    for (let write = 0; write < 10; write++) {
+      scheduler.schedule()
+      await vi.advanceTimersByTimeAsync(60)
+    }
+    // Writes at 0, 60, ..., 540: runs at 250 (first write 0) and 550 (first write after it: 300).
+    expect(work).toHaveBeenCalledTimes(2)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(work).toHaveBeenCalledTimes(2)
+  })
+
   it('schedules nothing with a delay of 0, and still runs when asked', async () => {
     const work = vi.fn(async () => {})
-    const scheduler = new MaintenanceScheduler(0, work)
+    const scheduler = new MaintenanceScheduler(timing(0), work)
     scheduler.schedule()
     expect(vi.getTimerCount()).toBe(0)
     await scheduler.run()
@@ -59,7 +87,7 @@ describe('MaintenanceScheduler', () => {
     const first = gatedWork('first', order)
     const second = gatedWork('second', order)
     const work = vi.fn().mockImplementationOnce(first.work).mockImplementationOnce(second.work)
-    const scheduler = new MaintenanceScheduler(0, work)
+    const scheduler = new MaintenanceScheduler(timing(0), work)
     const runs = [scheduler.run(), scheduler.run()]
     first.open()
     second.open()
@@ -69,7 +97,7 @@ describe('MaintenanceScheduler', () => {
 
   it('drops a pending run when closed', async () => {
     const work = vi.fn(async () => {})
-    const scheduler = new MaintenanceScheduler(100, work)
+    const scheduler = new MaintenanceScheduler(timing(100), work)
     scheduler.schedule()
     await scheduler.close()
     expect(vi.getTimerCount()).toBe(0)
@@ -80,7 +108,7 @@ describe('MaintenanceScheduler', () => {
   it('closes only once the run in progress has ended', async () => {
     const order: string[] = []
     const running = gatedWork('run', order)
-    const scheduler = new MaintenanceScheduler(0, running.work)
+    const scheduler = new MaintenanceScheduler(timing(0), running.work)
     const run = scheduler.run()
     const closed = scheduler.close().then(() => order.push('closed'))
     running.open()
@@ -89,7 +117,7 @@ describe('MaintenanceScheduler', () => {
   })
 
   it('closes without error after a run that failed', async () => {
-    const scheduler = new MaintenanceScheduler(0, async () => {
+    const scheduler = new MaintenanceScheduler(timing(0), async () => {
       throw new Error('disk full')
     })
     await expect(scheduler.run()).rejects.toThrow('disk full')
@@ -100,7 +128,7 @@ describe('MaintenanceScheduler', () => {
     const work = vi.fn(async () => {
       throw new Error('disk full')
     })
-    const scheduler = new MaintenanceScheduler(100, work)
+    const scheduler = new MaintenanceScheduler(timing(100), work)
     scheduler.schedule()
     await vi.advanceTimersByTimeAsync(100)
     expect(work).toHaveBeenCalledTimes(1)

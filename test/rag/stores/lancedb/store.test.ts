@@ -6,6 +6,7 @@ import { loadLanceStore } from '../../../../src/rag/stores/lancedb/load.js'
 import { testConfig } from '../../../helpers.js'
 import { waitFor } from '../../../wait-for.js'
 import { describeStoreContract, makeDocument } from '../store-contract.js'
+import { describeStoreIntegrity } from '../store-integrity-contract.js'
 
 const { LanceStore } = await loadLanceStore(testConfig())
 // Only after the store: LanceDB must load through loadLanceStore.
@@ -13,6 +14,14 @@ const lancedb = await import('@lancedb/lancedb')
 
 describeStoreContract('LanceDB', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'lance-contract-'))
+  return {
+    create: () => new LanceStore({ directory, maintenanceDelayMs: 0 }),
+    destroy: () => rm(directory, { recursive: true, force: true }),
+  }
+})
+
+describeStoreIntegrity('LanceDB', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'lance-integrity-'))
   return {
     create: () => new LanceStore({ directory, maintenanceDelayMs: 0 }),
     destroy: () => rm(directory, { recursive: true, force: true }),
@@ -50,5 +59,65 @@ describe('LanceDB index maintenance', () => {
     }
     await waitFor(async () => (await indexed()).length >= 4, { timeout: 10_000, interval: 50 })
     expect(await indexed()).toEqual(['document_id', 'id', 'text', 'text_hash'])
+  })
+})
+
+describe('LanceDB writes and other processes', () => {
+  let directory: string
+  const opened: { close(): unknown }[] = []
+
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'lance-writes-'))
+  })
+  afterEach(async () => {
+    for (const resource of opened.splice(0).reverse()) await resource.close()
+    await rm(directory, { recursive: true, force: true })
+  })
+
+  async function openStore(options: { readConsistencyMs?: number } = {}) {
+    const store = new LanceStore({ directory, maintenanceDelayMs: 0, ...options })
+    await store.open({ model: 'none', dimensions: 0 })
+    opened.push(store)
+    return store
+  }
+
+  it('writes no new table version when deleting an unknown id', async () => {
+    const store = await openStore()
+    const { document, chunks } = makeDocument('bread', ['Sourdough bread rises with wild yeast.'])
+    await store.upsert(document, chunks)
+    const connection = await lancedb.connect(directory)
+    opened.push(connection)
+    const tables = await Promise.all(['documents', 'chunks'].map((name) => connection.openTable(name)))
+    opened.push(...tables)
+    const versions = async () => {
+      for (const table of tables) await table.checkoutLatest()
+      return Promise.all(tables.map((table) => table.version()))
+    }
+    const before = await versions()
+    expect(await store.delete('nope')).toBe(false)
+    expect(await versions()).toEqual(before)
+    expect(await store.delete('bread')).toBe(true)
+    expect((await versions()).every((version, index) => version > (before[index] ?? 0))).toBe(true)
+  })
+
+  it("sees another process's writes within its read consistency interval", async () => {
+    const server = await openStore({ readConsistencyMs: 200 })
+    // The server has read the table once: without the interval it would keep that version for ever.
+    expect((await server.list({ offset: 0, limit: 10 })).total).toBe(0)
+    const cli = await openStore()
+    const { document, chunks } = makeDocument('bread', ['Sourdough bread rises with wild yeast.'])
+    await cli.upsert(document, chunks)
+    await waitFor(async () => (await server.get('bread')) !== undefined, { timeout: 5_000, interval: 50 })
+    expect((await server.searchKeyword('yeast', { topK: 5 })).map((hit) => hit.chunk.id)).toEqual(['bread:0'])
+  })
+
+  it("does not see another process's writes without a read consistency check (why the interval is set)", async () => {
+    const server = await openStore({ readConsistencyMs: 3_600_000 })
+    expect((await server.list({ offset: 0, limit: 10 })).total).toBe(0)
+    const cli = await openStore()
+    const { document, chunks } = makeDocument('bread', ['Sourdough bread rises with wild yeast.'])
+    await cli.upsert(document, chunks)
+    expect(await cli.get('bread')).toBeDefined()
+    expect(await server.get('bread')).toBeUndefined()
   })
 })

@@ -7,6 +7,7 @@ import type { EmbeddingSpace } from '../../../../src/providers/embeddings.js'
 import { vectorSearchStatement } from '../../../../src/rag/stores/postgres/statements.js'
 import { PostgresStore } from '../../../../src/rag/stores/postgres/store.js'
 import { describeStoreContract, makeDocument, type StoreHarness } from '../store-contract.js'
+import { describeStoreIntegrity } from '../store-integrity-contract.js'
 
 // One in-process PGlite (a single Postgres backend) per file, served over the real wire protocol.
 // pglite-socket multiplexes connections onto that one backend message by message: it keeps a BEGIN block
@@ -43,6 +44,7 @@ async function makeHarness(): Promise<StoreHarness> {
 }
 
 describeStoreContract('PostgreSQL', makeHarness)
+describeStoreIntegrity('PostgreSQL', makeHarness)
 
 /** A deterministic unit vector of any width, distinct per seed. */
 function wideVector(dimensions: number, seed: number): Float32Array {
