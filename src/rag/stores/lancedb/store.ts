@@ -8,11 +8,12 @@ import type {
   StoredChunk,
   StoredDocument,
 } from '../../types.js'
+import { chunkBatch } from './chunk-batch.js'
 import { openFolder, type Tables } from './folder.js'
 import { ensureFullTextIndex, maintain } from './maintenance.js'
 import { MaintenanceScheduler } from './maintenance-scheduler.js'
 import { metadataFilterClause, sqlString } from './metadata-filter.js'
-import { CHUNK_COLUMNS, chunkRow, documentRow, fromChunkRow, fromDocumentRow, toHit } from './rows.js'
+import { CHUNK_COLUMNS, documentRow, fromChunkRow, fromDocumentRow, toHit } from './rows.js'
 
 export interface LanceStoreOptions {
   /** The folder holding the tables. */
@@ -71,15 +72,12 @@ export class LanceStore implements DocumentStore {
       .select(['id', 'chunk_count'])
       .toArray()
     const previousCount = new Map(previous.map((row) => [String(row.id), Number(row.chunk_count)]))
-    const rows = entries.flatMap(({ document, chunks }) =>
-      chunks.map((chunk) => chunkRow(document, chunk, this.#space.dimensions)),
-    )
-    if (rows.length > 0) {
+    if (entries.some(({ chunks }) => chunks.length > 0)) {
       await chunkTable
         .mergeInsert('id')
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
-        .execute(rows as unknown as Record<string, unknown>[])
+        .execute(chunkBatch(entries, this.#space.dimensions))
     }
     const tails = entries
       .filter(({ document, chunks }) => (previousCount.get(document.id) ?? 0) > chunks.length)
@@ -100,6 +98,15 @@ export class LanceStore implements DocumentStore {
       .limit(1)
       .toArray()
     return row ? fromDocumentRow(row) : undefined
+  }
+
+  async getMany(ids: string[]): Promise<StoredDocument[]> {
+    if (ids.length === 0) return []
+    const rows = await this.#opened()
+      .documents.query()
+      .where(`id IN (${ids.map(sqlString).join(', ')})`)
+      .toArray()
+    return rows.map(fromDocumentRow)
   }
 
   async chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]> {
