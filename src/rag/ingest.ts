@@ -41,7 +41,15 @@ export class Ingestor {
    * call (batched upstream) and written with one store call.
    */
   async ingestMany(inputs: DocumentInput[], options: CallOptions): Promise<IngestResult[]> {
-    const prepared = await Promise.all(inputs.map((input) => this.#prepare(input)))
+    // One read for the batch's existing documents, not one per document.
+    const ids = inputs.map((input) => input.id ?? derivedId(input))
+    const existing = new Map(
+      (await this.store.getMany([...new Set(ids)])).map((document) => [document.id, document]),
+    )
+    const { chunkText } = await loadChunker()
+    const prepared = inputs.map((input, index) =>
+      this.#prepare(input, ids[index] as string, existing.get(ids[index] as string), chunkText),
+    )
     const changed = prepared.filter((entry) => entry.result === undefined)
     const texts = changed.flatMap((entry) => entry.pieces.map((piece) => piece.text))
     const report =
@@ -87,13 +95,16 @@ export class Ingestor {
     })
   }
 
-  async #prepare(input: DocumentInput) {
-    const id = input.id ?? derivedId(input)
+  #prepare(
+    input: DocumentInput,
+    id: string,
+    existing: StoredDocument | undefined,
+    chunkText: typeof import('./chunker.js').chunkText,
+  ) {
     const source = input.source ?? ''
     const title = input.title ?? titleOf(input.text, source)
     const metadata = input.metadata ?? {}
     const hash = textHash(input.text)
-    const existing = await this.store.get(id)
     const unchanged =
       existing &&
       existing.textHash === hash &&
@@ -103,7 +114,6 @@ export class Ingestor {
     const result: IngestResult | undefined = unchanged
       ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
       : undefined
-    const { chunkText } = await loadChunker()
     const pieces = unchanged
       ? []
       : chunkText(input.text, this.chunking).map((piece) => ({ ...piece, hash: textHash(piece.text) }))

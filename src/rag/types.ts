@@ -73,6 +73,8 @@ export interface DocumentStore {
   /** The same for several documents in as few commits as the store allows (ingestion batches). */
   upsertMany(entries: { document: StoredDocument; chunks: StoredChunk[] }[]): Promise<void>
   get(id: string): Promise<StoredDocument | undefined>
+  /** The documents of these ids that exist, in any order: one read for an ingestion batch. */
+  getMany(ids: string[]): Promise<StoredDocument[]>
   /** The document's chunks in order, without vectors. */
   chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]>
   /** Documents ordered by id. */

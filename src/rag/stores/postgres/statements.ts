@@ -93,6 +93,13 @@ export function documentStatement(schemaName: string, id: string): QueryConfig {
   }
 }
 
+export function documentsStatement(schemaName: string, ids: string[]): QueryConfig {
+  return {
+    text: `SELECT ${DOCUMENT_FIELDS} FROM ${tables(schemaName).documents} WHERE id = ANY($1::text[])`,
+    values: [ids],
+  }
+}
+
 export function chunksStatement(schemaName: string, documentId: string): QueryConfig {
   const text = `SELECT ${CHUNK_FIELDS} FROM ${tables(schemaName).chunks} WHERE document_id = $1 ORDER BY idx`
   return { text, values: [documentId] }

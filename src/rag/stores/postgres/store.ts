@@ -16,6 +16,7 @@ import {
   deleteChunksStatement,
   deleteDocumentStatement,
   documentStatement,
+  documentsStatement,
   insertChunksStatements,
   keywordSearchStatement,
   pageStatement,
@@ -104,6 +105,12 @@ export class PostgresStore implements DocumentStore {
     this.#opened()
     const { rows } = await this.#pool.query<StoredDocument>(documentStatement(this.#schemaName, id))
     return rows[0]
+  }
+
+  async getMany(ids: string[]): Promise<StoredDocument[]> {
+    this.#opened()
+    if (ids.length === 0) return []
+    return (await this.#pool.query<StoredDocument>(documentsStatement(this.#schemaName, ids))).rows
   }
 
   async chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]> {
