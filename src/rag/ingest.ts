@@ -41,11 +41,36 @@ export class Ingestor {
    * call (batched upstream) and written with one store call.
    */
   async ingestMany(inputs: DocumentInput[], options: CallOptions): Promise<IngestResult[]> {
-    // One read for the batch's existing documents, not one per document.
     const ids = inputs.map((input) => input.id ?? derivedId(input))
-    const existing = new Map(
-      (await this.store.getMany([...new Set(ids)])).map((document) => [document.id, document]),
-    )
+    // A batch that names one id more than once is applied in order, as writes one after the other would
+    // be: round k holds each id's k-th occurrence, so the last one stays. Without repeats, one round.
+    const rounds: number[][] = []
+    const seen = new Map<string, number>()
+    for (const [index, id] of ids.entries()) {
+      const round = seen.get(id) ?? 0
+      seen.set(id, round + 1)
+      if (round === rounds.length) rounds.push([])
+      rounds[round]?.push(index)
+    }
+    const results: IngestResult[] = []
+    for (const round of rounds) {
+      const outcomes = await this.#ingestDistinct(
+        round.map((index) => inputs[index] as DocumentInput),
+        round.map((index) => ids[index] as string),
+        options,
+      )
+      for (const [position, index] of round.entries()) results[index] = outcomes[position] as IngestResult
+    }
+    return results
+  }
+
+  /** A batch of distinct ids: one read of the existing documents, one embedding call, one store write. */
+  async #ingestDistinct(
+    inputs: DocumentInput[],
+    ids: string[],
+    options: CallOptions,
+  ): Promise<IngestResult[]> {
+    const existing = new Map((await this.store.getMany(ids)).map((document) => [document.id, document]))
     const { chunkText } = await loadChunker()
     const prepared = inputs.map((input, index) =>
       this.#prepare(input, ids[index] as string, existing.get(ids[index] as string), chunkText),
