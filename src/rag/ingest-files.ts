@@ -35,37 +35,46 @@ export async function ingestFiles(
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
   const results: IngestResult[] = []
   const failures: string[] = []
-  let batch: { path: string; input: DocumentInput }[] = []
-  const flush = async () => {
-    const written = batch
-    batch = []
-    if (written.length === 0) return
+  const failed = (path: string, error: unknown) =>
+    failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`)
+  const write = async (batch: { path: string; input: DocumentInput }[]) => {
+    if (batch.length === 0) return
     try {
-      const outcomes = await ingest(written.map((entry) => entry.input))
+      const outcomes = await ingest(batch.map((entry) => entry.input))
       for (const [index, result] of outcomes.entries()) {
         results.push(result)
-        options.onResult?.(result, written[index]?.path as string)
+        options.onResult?.(result, batch[index]?.path as string)
       }
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error)
-      for (const entry of written) failures.push(`${entry.path}: ${reason}`)
+      for (const entry of batch) failed(entry.path, error)
+    }
+  }
+  const read = async (path: string) => {
+    options.onFile?.(path)
+    try {
+      const file = await parseFile(path)
+      const input = {
+        title: file.title,
+        text: file.text,
+        source: file.source,
+        metadata: { format: file.format },
+      }
+      return { path, input }
+    } catch (error) {
+      failed(path, error)
+      return undefined
     }
   }
   const files = await collectFiles(paths)
   options.onFiles?.(files.length)
-  for (const path of files) {
-    options.onFile?.(path)
-    try {
-      const file = await parseFile(path)
-      batch.push({
-        path,
-        input: { title: file.title, text: file.text, source: file.source, metadata: { format: file.format } },
-      })
-    } catch (error) {
-      failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`)
-    }
-    if (batch.length >= batchSize) await flush()
+  // The next batch's files are read and parsed, all at once, while the store writes the one before:
+  // one write at a time, in file order.
+  let writing = Promise.resolve()
+  for (let start = 0; start < files.length; start += batchSize) {
+    const parsed = await Promise.all(files.slice(start, start + batchSize).map(read))
+    await writing
+    writing = write(parsed.filter((entry) => entry !== undefined))
   }
-  await flush()
+  await writing
   return { results, failures }
 }
