@@ -1,4 +1,4 @@
-import { escapeIdentifier, Pool, type PoolClient } from 'pg'
+import { escapeIdentifier, Pool } from 'pg'
 import { fromSql } from 'pgvector'
 import type { EmbeddingSpace } from '../../../providers/embeddings.js'
 import {
@@ -20,7 +20,7 @@ import {
   insertChunksStatements,
   keywordSearchStatement,
   pageStatement,
-  upsertDocumentStatement,
+  upsertDocumentsStatement,
   vacuumStatement,
   vectorSearchStatement,
   vectorsByHashStatement,
@@ -88,17 +88,22 @@ export class PostgresStore implements DocumentStore {
         `Chunk ${misfit.id} has a vector of ${misfit.vector?.length} dimensions; the store holds ${dimensions}`,
       )
     }
+    if (entries.length === 0) return
+    // Three statements for the whole batch (more only past INSERT_BATCH chunks), not three per document.
     await inTransaction(this.#pool, async (client) => {
-      for (const { document, chunks } of entries) await this.#write(client, document, chunks, dimensions)
+      const documents = entries.map((entry) => entry.document)
+      await client.query(upsertDocumentsStatement(this.#schemaName, documents))
+      await client.query(
+        deleteChunksStatement(
+          this.#schemaName,
+          documents.map((document) => document.id),
+        ),
+      )
+      const chunks = entries.flatMap((entry) => entry.chunks)
+      for (const statement of insertChunksStatements(this.#schemaName, chunks, dimensions)) {
+        await client.query(statement)
+      }
     })
-  }
-
-  async #write(client: PoolClient, document: StoredDocument, chunks: StoredChunk[], dimensions: number) {
-    await client.query(upsertDocumentStatement(this.#schemaName, document))
-    await client.query(deleteChunksStatement(this.#schemaName, document.id))
-    for (const statement of insertChunksStatements(this.#schemaName, document.id, chunks, dimensions)) {
-      await client.query(statement)
-    }
   }
 
   async get(id: string): Promise<StoredDocument | undefined> {
