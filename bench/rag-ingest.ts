@@ -134,7 +134,9 @@ export async function measureIngest(
 
 /** LanceDB in a new folder under `root`. */
 export async function lanceStore(root: string): Promise<DocumentStore> {
-  const { LanceStore } = await loadLanceStore({ LANCE_CPU_THREADS: 4 })
+  const { LanceStore } = await loadLanceStore({
+    LANCE_CPU_THREADS: Number(process.env.LANCE_CPU_THREADS ?? 4),
+  })
   return new LanceStore({ directory: join(root, `lancedb-${Date.now()}`), maintenanceDelayMs: 0 })
 }
 
