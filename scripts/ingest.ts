@@ -6,11 +6,8 @@ import { SingleBar } from 'cli-progress'
 import { buildApp } from '../src/app.js'
 import { Cancellation } from '../src/cancellation.js'
 import { loadConfigOrExit } from '../src/config.js'
-import { collectFiles, parseFile } from '../src/rag/files.js'
-import type { DocumentInput, IngestResult } from '../src/rag/ingest.js'
-
-/** Documents per store write: big enough to amortise a commit, small enough to show progress. */
-const BATCH_SIZE = 32
+import type { IngestResult } from '../src/rag/ingest.js'
+import { ingestFiles } from '../src/rag/ingest-files.js'
 
 const paths = process.argv.slice(2)
 if (paths.length === 0) {
@@ -28,51 +25,21 @@ const failures: string[] = []
 
 try {
   await app.documents.ready()
-  const files = await collectFiles(paths)
   const interactive = process.stderr.isTTY
   const bar = new SingleBar({
     format: 'ingesting |{bar}| {value}/{total} files  {file}',
     hideCursor: true,
     clearOnComplete: false,
   })
-  if (interactive) bar.start(files.length, 0, { file: '' })
-  // Documents go to the store in batches: one embedding call and one store write per batch.
-  let batch: { path: string; input: DocumentInput }[] = []
-  const flush = async () => {
-    const written = batch
-    batch = []
-    if (written.length === 0) return
-    try {
-      const outcomes = await app.documents.ingest(
-        written.map((entry) => entry.input),
-        call,
-      )
-      for (const [index, result] of outcomes.entries()) {
-        results.push(result)
-        if (!interactive) {
-          console.error(`${result.status.padEnd(9)} ${written[index]?.path} (${result.chunks} chunks)`)
-        }
-      }
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error)
-      for (const entry of written) failures.push(`${entry.path}: ${reason}`)
-    }
-  }
-  for (const path of files) {
-    if (interactive) bar.update({ file: path })
-    try {
-      const file = await parseFile(path)
-      batch.push({
-        path,
-        input: { title: file.title, text: file.text, source: file.source, metadata: { format: file.format } },
-      })
-    } catch (error) {
-      failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`)
-    }
-    if (batch.length >= BATCH_SIZE) await flush()
-    if (interactive) bar.increment()
-  }
-  await flush()
+  const report = await ingestFiles(paths, (inputs) => app.documents.ingest(inputs, call), {
+    onFiles: (count) => interactive && bar.start(count, 0, { file: '' }),
+    onFile: (path) => interactive && bar.increment({ file: path }),
+    onResult: (result, path) => {
+      if (!interactive) console.error(`${result.status.padEnd(9)} ${path} (${result.chunks} chunks)`)
+    },
+  })
+  results.push(...report.results)
+  failures.push(...report.failures)
   if (interactive) bar.stop()
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error))

@@ -54,7 +54,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     // A hop count as the function proxy-addr makes of one (Fastify's types take no number).
     trustProxy:
       typeof config.TRUST_PROXY === 'number'
-        ? ((hops) => (_address: string, hop: number) => hop < hops)(config.TRUST_PROXY)
+        ? (
+            (hops) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.TRUST_PROXY)
         : config.TRUST_PROXY,
     ...serverLimitOptions(config),
     // Fastify's own 503 is not FastAPI's envelope: plugins/graceful-shutdown.ts answers instead.
