@@ -20,7 +20,7 @@ async function ingest(cwd: string, ...paths: string[]) {
   try {
     const { stdout, stderr } = await run(
       join(ROOT, 'node_modules/.bin/tsx'),
-      [join(ROOT, 'scripts/ingest.ts'), ...paths],
+      [join(ROOT, 'src/cli/ingest.ts'), ...paths],
       {
         cwd,
         env: { ...environment, RAG_DATA_DIR: join(cwd, 'data'), EMBEDDING_PROVIDER: 'none' },
@@ -65,6 +65,6 @@ describe('npm run ingest', () => {
   it('explains its usage when given no path', async () => {
     const result = await ingest(cwd)
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain('usage: npm run ingest -- <files or folders>')
+    expect(result.stderr).toContain('usage: npm run ingest -- [--url http://host:8000 [--key <api key>]] <files or folders>')
   }, 60_000)
 })
