@@ -9,7 +9,6 @@
  * stored, 1 some file or the run failed, 2 usage, or a server holds the embedded store (use --url).
  */
 import { parseArgs } from 'node:util'
-import { buildApp } from '../app.js'
 import { Cancellation } from '../cancellation.js'
 import { type Config, loadConfigOrExit } from '../config.js'
 import type { IngestResult } from '../rag/ingest.js'
@@ -75,6 +74,8 @@ async function intoStore(config: Config): Promise<{ run: IngestRun; lines: strin
       )
     }
   }
+  // Loaded here: the store, its native modules and the providers are not needed with --url.
+  const { buildApp } = await import('../app.js')
   const app = await buildApp(config)
   const call = { signal: new Cancellation().signal, requestId: `ingest-${process.pid}` }
   const store: StoreBatch = (documents) => app.documents.ingest(documents, call)
