@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
 import { ADMIN_KEY, KEYS_ENVIRONMENT, USE_KEY } from './access-keys.js'
 import { serveTestApp, testConfig } from './helpers.js'
 import { ROOT, runIngest } from './ingest-cli.js'
@@ -117,5 +118,69 @@ describe('npm run ingest -- --url', () => {
     const result = await runIngest(cwd, ['--url', 'localhost:8000', 'docs'])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain("--url must be an http:// or https:// address, not 'localhost:8000'")
+  }, 60_000)
+})
+
+/** Replies, in order, to each request a scripted server gets; records what it was sent. */
+type Reply = (request: IncomingMessage, body: string, response: ServerResponse) => void
+
+async function scriptedServer(...replies: Reply[]): Promise<{ base: string; bodies: string[] }> {
+  const bodies: string[] = []
+  const server = createHttpServer(async (request, response) => {
+    let body = ''
+    for await (const chunk of request) body += chunk
+    bodies.push(body)
+    const reply = replies.shift()
+    if (reply) reply(request, body, response)
+    else response.writeHead(500).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  onTestFinished(() => new Promise((resolve) => server.close(resolve)))
+  return { base: `http://127.0.0.1:${(server.address() as { port: number }).port}`, bodies }
+}
+
+/** The answer a real server gives: one `created` result per document sent. */
+const accepted: Reply = (_request, body, response) => {
+  const { documents } = JSON.parse(body) as { documents: unknown[] }
+  const results = documents.map((_, index) => ({
+    id: `d${index}`,
+    status: 'created',
+    chunks: 1,
+    embedded: 0,
+    from_cache: 0,
+  }))
+  response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }))
+}
+
+describe('npm run ingest -- --url, against answers a server may give', () => {
+  const file = join(ROOT, 'test/fixtures/ingest/guide.md')
+
+  it('sends a batch again after a 429, once Retry-After has passed', async () => {
+    const tooMany: Reply = (_request, _body, response) =>
+      response
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' })
+        .end('{"detail":"Too Many Requests"}')
+    const server = await scriptedServer(tooMany, tooMany, accepted)
+    const result = await runIngest(cwd, ['--url', server.base, file])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^documents: 1 \(1 new, 0 updated, 0 unchanged\)$/m)
+    expect(server.bodies).toHaveLength(3)
+    expect(new Set(server.bodies).size).toBe(1)
+  }, 60_000)
+
+  it('reports the files of a batch answered 502 without a JSON body by its status', async () => {
+    const server = await scriptedServer((_request, _body, response) => response.writeHead(502).end('<html>'))
+    const result = await runIngest(cwd, ['--url', server.base, file])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/guide\.md: 502: Bad Gateway$/m)
+  }, 60_000)
+
+  it('stops when a 200 does not carry the results of this API', async () => {
+    const server = await scriptedServer((_request, _body, response) => response.writeHead(200).end('{}'))
+    const result = await runIngest(cwd, ['--url', server.base, file])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(
+      `${server.base}/documents answered 200 without the expected results: is --url this API's address?`,
+    )
   }, 60_000)
 })

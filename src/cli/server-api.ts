@@ -48,7 +48,7 @@ export function serverApi(baseUrl: string, key: string | undefined): StoreBatch 
         `${endpoint} answered ${response.status} without the expected results: is --url this API's address?`,
       )
     }
-    const detail = detailOf(answer) ?? `${response.status} ${response.statusText}`
+    const detail = detailOf(answer) ?? (response.statusText || 'no detail')
     if (response.status === 401 || response.status === 403) {
       throw new StopIngestion(
         `The server at ${baseUrl} refused: ${detail}. POST /documents needs an API key of scope admin ` +
