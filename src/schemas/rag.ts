@@ -82,4 +82,21 @@ export const searchResultSchema = z
 
 export const searchResponseSchema = z
   .object({ results: z.array(searchResultSchema).describe('Best first; empty when nothing is relevant') })
-  .meta({ id: 'SearchResponse' })
+  .meta({
+    id: 'SearchResponse',
+    example: {
+      results: [
+        {
+          text: '# Sourdough\n\nSourdough rises with wild yeast.',
+          score: 0.82,
+          document: {
+            id: 'sourdough',
+            title: 'Sourdough',
+            source: 'docs/sourdough.md',
+            metadata: { topic: 'baking' },
+          },
+          chunk: { id: 'sourdough:0', index: 0 },
+        },
+      ],
+    },
+  })
