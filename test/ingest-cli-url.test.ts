@@ -135,7 +135,7 @@ async function scriptedServer(...replies: Reply[]): Promise<{ base: string; bodi
     else response.writeHead(500).end()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  onTestFinished(() => new Promise((resolve) => server.close(resolve)))
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
   return { base: `http://127.0.0.1:${(server.address() as { port: number }).port}`, bodies }
 }
 
