@@ -4,7 +4,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DocumentInput, IngestResult } from '../rag/ingest.js'
-import { type DocumentOutcome, messageOf, StopIngestion, type StoreBatch } from './ingest-files.js'
+import type { DocumentOutcome } from '../rag/ingest-files.js'
+
+/** Nothing more can be stored (the server is unreachable, or refuses the key): the run stops. */
+export class StopIngestion extends Error {
+  override name = 'StopIngestion'
+}
 
 /**
  * The largest request body sent: under the server's default INGEST_BODY_LIMIT_BYTES (10 MiB) with room
@@ -24,8 +29,14 @@ interface WireResult {
   from_cache: number
 }
 
-/** A StoreBatch posting to `baseUrl` (`http://host:8000`), with `key` as a bearer token when given. */
-export function serverApi(baseUrl: string, key: string | undefined): StoreBatch {
+/**
+ * Stores a batch through `POST <baseUrl>/documents` (`http://host:8000`), with `key` as a bearer token
+ * when given: one outcome per document; rejects with StopIngestion when no batch can be stored.
+ */
+export function serverApi(
+  baseUrl: string,
+  key: string | undefined,
+): (documents: DocumentInput[]) => Promise<DocumentOutcome[]> {
   const endpoint = `${baseUrl.replace(/\/+$/, '')}/documents`
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (key) headers.authorization = `Bearer ${key}`
@@ -37,7 +48,7 @@ export function serverApi(baseUrl: string, key: string | undefined): StoreBatch 
     try {
       response = await fetch(endpoint, { method: 'POST', headers, body })
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? messageOf(error)
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? String(error)
       throw new StopIngestion(`Cannot reach the server at ${baseUrl}: ${cause}`)
     }
     const answer = await response.json().catch(() => undefined)
