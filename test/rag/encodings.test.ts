@@ -53,6 +53,19 @@ const JAPANESE_SHIFT_JIS = Buffer.from(
   'hex',
 )
 
+/** A Korean paragraph three times, in ISO-2022-KR (Python's codec). */
+const KOREAN_ISO_2022_KR = Buffer.from(
+  '1b2429430e404c304d403a0f200e475131393e6e0f200e45583d3a462e4054344f34590f2e200e392e405a0f200e404e' +
+    '445a35790f200e3028417638260f200e482e404e474f31620f200e402747510f200e3f39392e4054344f34590f2e200e' +
+    '3c2d3f6f403a0f200e4751313940470f200e3c7635354054344f34590f2e200e404c304d403a0f200e475131393e6e0f' +
+    '200e45583d3a462e4054344f34590f2e200e392e405a0f200e404e445a35790f200e3028417638260f200e482e404e47' +
+    '4f31620f200e402747510f200e3f39392e4054344f34590f2e200e3c2d3f6f403a0f200e4751313940470f200e3c7635' +
+    '354054344f34590f2e200e404c304d403a0f200e475131393e6e0f200e45583d3a462e4054344f34590f2e200e392e40' +
+    '5a0f200e404e445a35790f200e3028417638260f200e482e404e474f31620f200e402747510f200e3f39392e4054344f' +
+    '34590f2e200e3c2d3f6f403a0f200e4751313940470f200e3c7635354054344f34590f2e20',
+  'hex',
+)
+
 describe('text files are decoded by their declared or detected encoding', () => {
   const cases: [string, string, Uint8Array, string, { encoding: string; evidence: string }][] = [
     [
@@ -89,6 +102,24 @@ describe('text files are decoded by their declared or detected encoding', () => 
       JAPANESE_SHIFT_JIS,
       JAPANESE,
       { encoding: 'shift_jis', evidence: 'detected' },
+    ],
+    [
+      'Japanese in ISO-2022-JP (7-bit, so valid UTF-8 too), by its escape sequences',
+      'mail.txt',
+      Buffer.from(
+        '1b24422433246c244f467c4b5c386c244e2546252d253925482447243921234a383b7a2533213c2549244e483d446a' +
+          '2472334e47272439246b243f2461244e4e634a382447243921231b2842',
+        'hex',
+      ),
+      'これは日本語のテキストです。文字コードの判定を確認するための例文です。',
+      { encoding: 'iso-2022-jp', evidence: 'detected' },
+    ],
+    [
+      'a terminal log with colour escapes, as UTF-8',
+      'build.txt',
+      Buffer.from('\u001b[32mok\u001b[0m café', 'utf8'),
+      '\u001b[32mok\u001b[0m café',
+      { encoding: 'utf-8', evidence: 'valid UTF-8' },
     ],
     [
       'UTF-16 LE with a byte-order mark',
@@ -147,6 +178,12 @@ describe('files that are not text are refused, naming the file', () => {
       'controls.md',
       Buffer.from(Array.from({ length: 400 }, (_, index) => 0x01 + (index % 8) * 0x11)),
       /binary data, not text/,
+    ],
+    [
+      'Korean in ISO-2022-KR, which TextDecoder does not know',
+      'korean.txt',
+      KOREAN_ISO_2022_KR,
+      /not UTF-8; it looks like ISO-2022-KR, which cannot be decoded here/,
     ],
     [
       'UTF-16 without a byte-order mark',

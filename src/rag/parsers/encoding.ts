@@ -48,15 +48,27 @@ export function detectEncoding(bytes: Uint8Array, options: DetectOptions = {}): 
   const declared = options.sniffHtmlCharset ? declaredCharset(bytes) : undefined
   // A page that declares UTF-8 but is not gets the guess below, not U+FFFD in place of its letters.
   if (declared && declared !== 'utf-8') return { encoding: declared, evidence: 'declared' }
+  // ISO-2022 text is 7-bit, so valid UTF-8 too: its escape sequences give it away first.
+  const iso2022 = bytes.includes(0x1b) ? iso2022Encoding(bytes) : undefined
+  if (iso2022) return iso2022
   if (isUtf8(bytes)) return { encoding: 'utf-8', evidence: 'valid UTF-8' }
-  return guessed(bytes)
-}
-
-function guessed(bytes: Uint8Array): DetectedEncoding {
   const best = analyse(bytes)[0]
   if (!best || best.confidence < MIN_CONFIDENCE) return { encoding: FALLBACK, evidence: 'fallback' }
-  const encoding = decoderName(best.name)
-  if (!encoding) throw new Error(`not UTF-8; it looks like ${best.name}, which cannot be decoded here`)
+  return detected(best.name)
+}
+
+/** ISO-2022-JP, -KR or -CN when chardet sees one (it reads their escape sequences), else undefined. */
+function iso2022Encoding(bytes: Uint8Array): DetectedEncoding | undefined {
+  const best = analyse(bytes)[0]
+  return best?.name.startsWith('ISO-2022') && best.confidence >= MIN_CONFIDENCE
+    ? detected(best.name)
+    : undefined
+}
+
+/** The encoding chardet named; throws when TextDecoder cannot decode it (ISO-2022-KR and -CN). */
+function detected(name: string): DetectedEncoding {
+  const encoding = decoderName(name)
+  if (!encoding) throw new Error(`not UTF-8; it looks like ${name}, which cannot be decoded here`)
   return { encoding, evidence: 'detected' }
 }
 
@@ -67,8 +79,11 @@ function byteOrderMark(bytes: Uint8Array): string | undefined {
   return undefined
 }
 
-/** Control bytes that text does hold: tab, line feed, vertical tab, form feed, carriage return, escape. */
-const TEXT_CONTROLS = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1b])
+/**
+ * Control bytes that text does hold: tab, line feed, vertical tab, form feed, carriage return, and the
+ * escape, shift-out and shift-in of the ISO-2022 encodings (so those are named below, not called binary).
+ */
+const TEXT_CONTROLS = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x1b])
 
 /** The bytes looked at for control characters: enough to tell, cheap on a large file. */
 const SAMPLE_BYTES = 65_536
