@@ -29,6 +29,7 @@ import metricsRoutes from './routes/metrics.js'
 import ragRoutes from './routes/rag.js'
 import readyRoutes from './routes/ready.js'
 import safeRoutes from './routes/safe.js'
+import searchRoutes from './routes/search.js'
 import streamRoutes from './routes/stream.js'
 
 export interface BuildAppOptions extends ServiceOverrides {
@@ -113,5 +114,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(localRoutes)
   await app.register(documentRoutes)
   await app.register(ragRoutes)
+  await app.register(searchRoutes)
   return app
 }

@@ -6,6 +6,12 @@
 import { collectFiles, parseFile } from './files.js'
 import type { DocumentInput, IngestResult } from './ingest.js'
 
+/**
+ * What became of one document of a batch: stored, or refused alone with a reason to show (a server
+ * behind `--url` refuses documents one by one; the store in this process refuses a batch by rejecting).
+ */
+export type DocumentOutcome = IngestResult | { error: string }
+
 export interface IngestFilesOptions {
   /** Documents per call of `ingest` (one embedding call and one store write each). */
   batchSize?: number
@@ -13,8 +19,10 @@ export interface IngestFilesOptions {
   onFiles?: (count: number) => void
   /** Before a file is read. */
   onFile?: (path: string) => void
-  /** After its batch is written, for each file that was. */
-  onResult?: (result: IngestResult, path: string) => void
+  /** After its batch is written, for each file that was, with the encoding a text file was read in. */
+  onResult?: (result: IngestResult, path: string, encoding: string | undefined) => void
+  /** True for an error of `ingest` that ends the run (ingestFiles rejects with it), not only the batch. */
+  stopsRun?: (error: unknown) => boolean
 }
 
 export interface IngestFilesReport {
@@ -26,10 +34,10 @@ export interface IngestFilesReport {
 /** Documents per store write by default: big enough to amortise a commit, small enough to show progress. */
 export const DEFAULT_BATCH_SIZE = 32
 
-/** Rejects only when `paths` cannot be expanded (a path that does not exist). */
+/** Rejects only when `paths` cannot be expanded (a path that does not exist), or with an error that `stopsRun`. */
 export async function ingestFiles(
   paths: string[],
-  ingest: (inputs: DocumentInput[]) => Promise<IngestResult[]>,
+  ingest: (inputs: DocumentInput[]) => Promise<DocumentOutcome[]>,
   options: IngestFilesOptions = {},
 ): Promise<IngestFilesReport> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
@@ -37,15 +45,21 @@ export async function ingestFiles(
   const failures: string[] = []
   const failed = (path: string, error: unknown) =>
     failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`)
-  const write = async (batch: { path: string; input: DocumentInput }[]) => {
+  const write = async (batch: { path: string; input: DocumentInput; encoding?: string }[]) => {
     if (batch.length === 0) return
     try {
       const outcomes = await ingest(batch.map((entry) => entry.input))
-      for (const [index, result] of outcomes.entries()) {
-        results.push(result)
-        options.onResult?.(result, batch[index]?.path as string)
+      for (const [index, outcome] of outcomes.entries()) {
+        const { path, encoding } = batch[index] as (typeof batch)[number]
+        if ('error' in outcome) {
+          failures.push(`${path}: ${outcome.error}`)
+          continue
+        }
+        results.push(outcome)
+        options.onResult?.(outcome, path, encoding)
       }
     } catch (error) {
+      if (options.stopsRun?.(error)) throw error
       for (const entry of batch) failed(entry.path, error)
     }
   }
@@ -59,7 +73,7 @@ export async function ingestFiles(
         source: file.source,
         metadata: { format: file.format },
       }
-      return { path, input }
+      return { path, input, encoding: file.encoding?.encoding }
     } catch (error) {
       failed(path, error)
       return undefined
@@ -74,6 +88,8 @@ export async function ingestFiles(
     const parsed = await Promise.all(files.slice(start, start + batchSize).map(read))
     await writing
     writing = write(parsed.filter((entry) => entry !== undefined))
+    // Handled here too: a run-ending rejection must not count as unhandled while the next batch parses.
+    writing.catch(() => {})
   }
   await writing
   return { results, failures }
