@@ -4,7 +4,7 @@
  *   routes -> services -> streaming | rag -> providers -> foundation (errors, config, config-values, embedding-models, cancellation, redaction, schemas)
  *
  * Each layer lists the layers it may import; any other file under src/ is forbidden to it. So a file
- * that is in no layer can only be imported by the wiring (app.ts, server.ts, plugins/), which may import
+ * that is in no layer can only be imported by the wiring (app.ts, server.ts, plugins/, cli/), which may import
  * anything. Tests, bench and scripts are checked for cycles only.
  */
 const FOUNDATION =

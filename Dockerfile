@@ -8,7 +8,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Runtime stage: production dependencies and compiled JavaScript only, as the unprivileged node user.
+# Runtime stage: production dependencies and compiled JavaScript only (the server, and the ingestion CLI as
+# dist/cli/ingest.js: README "Docker"), as the unprivileged node user.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8000 RAG_DATA_DIR=/app/data
 WORKDIR /app

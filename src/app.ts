@@ -29,6 +29,7 @@ import metricsRoutes from './routes/metrics.js'
 import ragRoutes from './routes/rag.js'
 import readyRoutes from './routes/ready.js'
 import safeRoutes from './routes/safe.js'
+import searchRoutes from './routes/search.js'
 import streamRoutes from './routes/stream.js'
 
 export interface BuildAppOptions extends ServiceOverrides {
@@ -54,7 +55,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     // A hop count as the function proxy-addr makes of one (Fastify's types take no number).
     trustProxy:
       typeof config.TRUST_PROXY === 'number'
-        ? ((hops) => (_address: string, hop: number) => hop < hops)(config.TRUST_PROXY)
+        ? (
+            (hops) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.TRUST_PROXY)
         : config.TRUST_PROXY,
     ...serverLimitOptions(config),
     // Fastify's own 503 is not FastAPI's envelope: plugins/graceful-shutdown.ts answers instead.
@@ -110,5 +114,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(localRoutes)
   await app.register(documentRoutes)
   await app.register(ragRoutes)
+  await app.register(searchRoutes)
   return app
 }

@@ -1,38 +1,12 @@
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ROOT, runIngest } from './ingest-cli.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const run = promisify(execFile)
-
-/** Stops the ingest a test started if it is still running when the test ends (a failure, a timeout). */
-let running: AbortController | undefined
-afterEach(() => running?.abort())
-
-/** Runs `npm run ingest -- ...` as a user would, with its own data folder; never rejects. */
-async function ingest(cwd: string, ...paths: string[]) {
-  const { OPENAI_API_KEY: _key, DATABASE_URL: _url, ...environment } = process.env
-  running = new AbortController()
-  try {
-    const { stdout, stderr } = await run(
-      join(ROOT, 'node_modules/.bin/tsx'),
-      [join(ROOT, 'scripts/ingest.ts'), ...paths],
-      {
-        cwd,
-        env: { ...environment, RAG_DATA_DIR: join(cwd, 'data'), EMBEDDING_PROVIDER: 'none' },
-        signal: running.signal,
-      },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string }
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
-  }
-}
+const ingest = (cwd: string, ...paths: string[]) => runIngest(cwd, paths)
 
 describe('npm run ingest', () => {
   let cwd: string
@@ -65,6 +39,42 @@ describe('npm run ingest', () => {
   it('explains its usage when given no path', async () => {
     const result = await ingest(cwd)
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain('usage: npm run ingest -- <files or folders>')
+    expect(result.stderr).toContain(
+      'usage: npm run ingest -- [--url http://host:8000 [--key <api key>]] <files or folders>',
+    )
+  }, 60_000)
+})
+
+describe('npm run ingest while a server holds the embedded store', () => {
+  let cwd: string
+  beforeEach(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'ingest-held-'))
+    await mkdir(join(cwd, 'data'))
+  })
+  afterEach(() => rm(cwd, { recursive: true, force: true }))
+
+  const record = (pid: number) =>
+    writeFile(join(cwd, 'data/.server.json'), JSON.stringify({ pid, url: 'http://127.0.0.1:8123' }))
+
+  it('refuses with exit code 2, naming the server and the --url to use, and writes nothing', async () => {
+    // This test process stands in for the server: a process that is running.
+    await record(process.pid)
+    const result = await ingest(cwd, join(ROOT, 'test/fixtures/ingest/guide.md'))
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(
+      `A server (pid ${process.pid}, http://127.0.0.1:8123) holds the document store`,
+    )
+    expect(result.stderr).toContain('--url http://127.0.0.1:8123')
+    expect(result.stdout).toBe('')
+    expect(await readdir(join(cwd, 'data'))).toEqual(['.server.json'])
+  }, 60_000)
+
+  it('ingests when the recorded server is no longer running', async () => {
+    const ended = spawn(process.execPath, ['-e', ''])
+    await once(ended, 'exit')
+    await record(ended.pid as number)
+    const result = await ingest(cwd, join(ROOT, 'test/fixtures/ingest/guide.md'))
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^documents: 1 \(1 new, 0 updated, 0 unchanged\)$/m)
   }, 60_000)
 })

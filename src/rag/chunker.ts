@@ -35,7 +35,8 @@ const sentences = new Intl.Segmenter('en', { granularity: 'sentence' })
  */
 export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
   const budget = Math.max(16, options.maxTokens)
-  const pieces = toPieces(text.replace(/\r\n?/g, '\n'), budget)
+  const tokens = new TokenCounter()
+  const pieces = toPieces(text.replace(/\r\n?/g, '\n'), budget, tokens)
   const chunks: TextChunk[] = []
   /** The chunk being packed; its first `carried` pieces repeat the end of the previous chunk. */
   let current: Piece[] = []
@@ -47,13 +48,13 @@ export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
     // trailing pieces on to the next chunk until it fits.
     let take = current.length
     let chunk = render(current)
-    let tokens = countTokens(chunk)
-    while (take > carried + 1 && tokens > budget) {
+    let chunkTokens = countTokens(chunk)
+    while (take > carried + 1 && chunkTokens > budget) {
       take--
       chunk = render(current.slice(0, take))
-      tokens = countTokens(chunk)
+      chunkTokens = countTokens(chunk)
     }
-    chunks.push({ text: chunk, tokenCount: tokens })
+    chunks.push({ text: chunk, tokenCount: chunkTokens })
     const emitted = current.slice(0, take)
     const rest = current.slice(take)
     const next = rest[0]?.headings
@@ -73,7 +74,7 @@ export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
   }
 
   for (const piece of pieces) {
-    const headingTokens = piece.headings.length > 0 ? countTokens(piece.headings.join(' > ')) + 2 : 0
+    const headingTokens = tokens.ofHeadings(piece.headings)
     const sameSection = () => current.length === 0 || sameHeadings(current[0]?.headings ?? [], piece.headings)
     const fits = () => currentTokens + piece.tokens + headingTokens <= budget
     while (current.length > carried && (!sameSection() || !fits())) emit()
@@ -96,19 +97,41 @@ function render(pieces: Piece[]): string {
   return path.length > 0 && !body.startsWith('#') ? `${path.join(' > ')}\n\n${body}` : body
 }
 
-function toPieces(text: string, budget: number): Piece[] {
+/**
+ * Counting tokens is most of the chunker's time (BPE over every character): each piece of text is
+ * counted once, and the heading paths, which repeat for every piece of a section, once per path.
+ */
+class TokenCounter {
+  readonly #headingPaths = new Map<string, number>()
+
+  /** Tokens the heading path takes at the start of a chunk (`A > B` and a blank line); 0 without one. */
+  ofHeadings(headings: string[]): number {
+    if (headings.length === 0) return 0
+    const path = headings.join(' > ')
+    let count = this.#headingPaths.get(path)
+    if (count === undefined) {
+      count = countTokens(path) + 2
+      this.#headingPaths.set(path, count)
+    }
+    return count
+  }
+}
+
+function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
   const pieces: Piece[] = []
   const headings: string[] = []
   let paragraph: string[] = []
   let fence: string[] | undefined
 
-  const add = (pieceText: string, startsBlock: boolean) => {
+  /** Adds a piece, cut to fit when it alone is too long; `count` is its token count when already known. */
+  const add = (pieceText: string, startsBlock: boolean, count = countTokens(pieceText)) => {
     // Leave room for the heading path the chunk will start with.
-    const room = budget - (headings.length > 0 ? countTokens(headings.join(' > ')) + 2 : 0) - 4
-    for (const [index, part] of splitToBudget(pieceText, Math.max(8, room)).entries()) {
+    const room = Math.max(8, budget - tokens.ofHeadings(headings) - 4)
+    const parts = count <= room ? [{ text: pieceText, count }] : splitToBudget(pieceText, room)
+    for (const [index, part] of parts.entries()) {
       pieces.push({
-        text: part,
-        tokens: countTokens(part),
+        text: part.text,
+        tokens: part.count,
         headings: [...headings],
         startsBlock: startsBlock && index === 0,
       })
@@ -118,7 +141,8 @@ function toPieces(text: string, budget: number): Piece[] {
     const joined = paragraph.join('\n').trim()
     paragraph = []
     if (joined === '') return
-    if (countTokens(joined) <= budget) return add(joined, true)
+    const count = countTokens(joined)
+    if (count <= budget) return add(joined, true, count)
     let first = true
     for (const { segment } of sentences.segment(joined)) {
       if (segment.trim() === '') continue
@@ -128,7 +152,8 @@ function toPieces(text: string, budget: number): Piece[] {
   }
   const flushFence = (lines: string[]) => {
     const block = lines.join('\n')
-    if (countTokens(block) <= budget) return add(block, true)
+    const count = countTokens(block)
+    if (count <= budget) return add(block, true, count)
     // A long code block splits between lines, never inside one unless a single line is too long.
     let first = true
     for (const line of lines) {
@@ -176,9 +201,8 @@ function toPieces(text: string, budget: number): Piece[] {
  * bisection over code points (slicing tokens could split a multi-byte character), ended at a space when
  * one is near.
  */
-function splitToBudget(text: string, budget: number): string[] {
-  if (countTokens(text) <= budget) return [text]
-  const parts: string[] = []
+function splitToBudget(text: string, budget: number): { text: string; count: number }[] {
+  const parts: { text: string; count: number }[] = []
   let rest = Array.from(text)
   while (rest.length > 0) {
     let low = 1
@@ -194,7 +218,7 @@ function splitToBudget(text: string, budget: number): string[] {
       if (space > cut * 0.8) cut = space + 1
     }
     const part = rest.slice(0, cut).join('').trim()
-    if (part !== '') parts.push(part)
+    if (part !== '') parts.push({ text: part, count: countTokens(part) })
     rest = rest.slice(cut)
   }
   return parts

@@ -5,7 +5,7 @@ import type { ChunkingOptions } from './chunker.js'
 import type { EmbeddingCache } from './embedding-cache.js'
 import { type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
 import { buildRagMessages, type Source, sourcesOf } from './prompt.js'
-import { type RetrieveOptions, retrieve } from './retrieve.js'
+import { type RetrievedChunk, type RetrieveOptions, retrieve } from './retrieve.js'
 import { type DocumentStore, EmbeddingMismatchError, type Page, type StoredDocument } from './types.js'
 
 export interface PreparedAnswer {
@@ -94,21 +94,20 @@ export class Documents {
     })
   }
 
-  /** Retrieves the passages for a question and the prompt that cites them. */
-  prepare(question: string, options: RetrieveOptions, call: CallOptions): Promise<PreparedAnswer> {
+  /** The passages most relevant to a question, best first (retrieval only: no model is asked). */
+  search(question: string, options: RetrieveOptions, call: CallOptions): Promise<RetrievedChunk[]> {
     return this.#measured('retrieve', async () => {
       await this.ready()
       const minScore = options.minScore ?? this.#options.minScore
-      const chunks = await retrieve(
-        this.#options.store,
-        this.#options.embeddings,
-        question,
-        { ...options, minScore },
-        call,
-      )
-      if (chunks.length === 0) return { sources: [], messages: [] }
-      return { sources: sourcesOf(chunks), messages: buildRagMessages(question, chunks) }
+      return retrieve(this.#options.store, this.#options.embeddings, question, { ...options, minScore }, call)
     })
+  }
+
+  /** Retrieves the passages for a question and the prompt that cites them. */
+  async prepare(question: string, options: RetrieveOptions, call: CallOptions): Promise<PreparedAnswer> {
+    const chunks = await this.search(question, options, call)
+    if (chunks.length === 0) return { sources: [], messages: [] }
+    return { sources: sourcesOf(chunks), messages: buildRagMessages(question, chunks) }
   }
 
   /** Opens the store if needed and makes one cheap call on it (readiness); rejects when it cannot. */

@@ -6,6 +6,7 @@
 import type { Dirent, Stats } from 'node:fs'
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import type { DetectedEncoding } from './parsers/encoding.js'
 import { parseHtml } from './parsers/html.js'
 import { parseMarkdown } from './parsers/markdown.js'
 import { decodeText } from './parsers/text.js'
@@ -22,6 +23,8 @@ export interface ParsedFile {
   text: string
   /** Which parser read it, from the file extension. */
   format: FileFormat
+  /** How a text format was decoded (`utf-8`, or `windows-1252` detected...); undefined for PDF. */
+  encoding?: DetectedEncoding
 }
 
 const FORMATS: Readonly<Record<string, FileFormat>> = {
@@ -69,12 +72,19 @@ export class UnreadableFileError extends Error {
 interface ParsedContent {
   title: string | undefined
   text: string
+  encoding?: DetectedEncoding
+}
+
+/** The text of a text format and how it was decoded, read by `parse`. */
+function decoded(bytes: Uint8Array, parse: (text: string) => Omit<ParsedContent, 'encoding'>, html = false) {
+  const { text, ...encoding } = decodeText(bytes, { sniffHtmlCharset: html })
+  return { ...parse(text), encoding }
 }
 
 const PARSERS: Readonly<Record<FileFormat, (bytes: Uint8Array) => Promise<ParsedContent>>> = {
-  markdown: async (bytes) => parseMarkdown(decodeText(bytes)),
-  text: async (bytes) => ({ title: undefined, text: decodeText(bytes) }),
-  html: async (bytes) => parseHtml(decodeText(bytes, { sniffHtmlCharset: true })),
+  markdown: async (bytes) => decoded(bytes, parseMarkdown),
+  text: async (bytes) => decoded(bytes, (text) => ({ title: undefined, text })),
+  html: async (bytes) => decoded(bytes, parseHtml, true),
   // Loaded on first use: pdf.js is large, and most runs of the CLI may have no PDF at all.
   pdf: async (bytes) => (await import('./parsers/pdf.js')).parsePdf(bytes),
 }
@@ -99,7 +109,14 @@ export async function parseFile(path: string): Promise<ParsedFile> {
       cause: error,
     })
   }
-  return { source, title: content.title ?? basename(path, extname(path)), text: content.text, format }
+  const title = content.title ?? basename(path, extname(path))
+  return {
+    source,
+    title,
+    text: content.text,
+    format,
+    ...(content.encoding && { encoding: content.encoding }),
+  }
 }
 
 /**

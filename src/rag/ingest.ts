@@ -41,7 +41,40 @@ export class Ingestor {
    * call (batched upstream) and written with one store call.
    */
   async ingestMany(inputs: DocumentInput[], options: CallOptions): Promise<IngestResult[]> {
-    const prepared = await Promise.all(inputs.map((input) => this.#prepare(input)))
+    const ids = inputs.map((input) => input.id ?? derivedId(input))
+    // A batch that names one id more than once is applied in order, as writes one after the other would
+    // be: round k holds each id's k-th occurrence, so the last one stays. Without repeats, one round.
+    const rounds: number[][] = []
+    const seen = new Map<string, number>()
+    for (const [index, id] of ids.entries()) {
+      const round = seen.get(id) ?? 0
+      seen.set(id, round + 1)
+      if (round === rounds.length) rounds.push([])
+      rounds[round]?.push(index)
+    }
+    const results: IngestResult[] = []
+    for (const round of rounds) {
+      const outcomes = await this.#ingestDistinct(
+        round.map((index) => inputs[index] as DocumentInput),
+        round.map((index) => ids[index] as string),
+        options,
+      )
+      for (const [position, index] of round.entries()) results[index] = outcomes[position] as IngestResult
+    }
+    return results
+  }
+
+  /** A batch of distinct ids: one read of the existing documents, one embedding call, one store write. */
+  async #ingestDistinct(
+    inputs: DocumentInput[],
+    ids: string[],
+    options: CallOptions,
+  ): Promise<IngestResult[]> {
+    const existing = new Map((await this.store.getMany(ids)).map((document) => [document.id, document]))
+    const { chunkText } = await loadChunker()
+    const prepared = inputs.map((input, index) =>
+      this.#prepare(input, ids[index] as string, existing.get(ids[index] as string), chunkText),
+    )
     const changed = prepared.filter((entry) => entry.result === undefined)
     const texts = changed.flatMap((entry) => entry.pieces.map((piece) => piece.text))
     const report =
@@ -87,13 +120,16 @@ export class Ingestor {
     })
   }
 
-  async #prepare(input: DocumentInput) {
-    const id = input.id ?? derivedId(input)
+  #prepare(
+    input: DocumentInput,
+    id: string,
+    existing: StoredDocument | undefined,
+    chunkText: typeof import('./chunker.js').chunkText,
+  ) {
     const source = input.source ?? ''
     const title = input.title ?? titleOf(input.text, source)
     const metadata = input.metadata ?? {}
     const hash = textHash(input.text)
-    const existing = await this.store.get(id)
     const unchanged =
       existing &&
       existing.textHash === hash &&
@@ -103,7 +139,6 @@ export class Ingestor {
     const result: IngestResult | undefined = unchanged
       ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
       : undefined
-    const { chunkText } = await loadChunker()
     const pieces = unchanged
       ? []
       : chunkText(input.text, this.chunking).map((piece) => ({ ...piece, hash: textHash(piece.text) }))

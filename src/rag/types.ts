@@ -70,9 +70,11 @@ export interface DocumentStore {
   open(space: EmbeddingSpace): Promise<void>
   /** Inserts or replaces a document and all its chunks, atomically for readers. */
   upsert(document: StoredDocument, chunks: StoredChunk[]): Promise<void>
-  /** The same for several documents in as few commits as the store allows (ingestion batches). */
+  /** The same for several documents (distinct ids) in as few commits as the store allows (ingestion batches). */
   upsertMany(entries: { document: StoredDocument; chunks: StoredChunk[] }[]): Promise<void>
   get(id: string): Promise<StoredDocument | undefined>
+  /** The documents of these ids that exist, in any order: one read for an ingestion batch. */
+  getMany(ids: string[]): Promise<StoredDocument[]>
   /** The document's chunks in order, without vectors. */
   chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]>
   /** Documents ordered by id. */

@@ -7,6 +7,7 @@ export function emptyDocumentStore(overrides: Partial<DocumentStore> = {}): Docu
     upsert: async () => {},
     upsertMany: async () => {},
     get: async () => undefined,
+    getMany: async () => [],
     chunks: async () => [],
     list: async () => ({ items: [], total: 0 }),
     delete: async () => false,

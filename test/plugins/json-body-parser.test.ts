@@ -33,6 +33,17 @@ describe('JSON bodies are parsed from bytes, as UTF-8 only', () => {
     expect(context.upstream.received.length).toBe(before)
   })
 
+  it('POST /documents answers a Latin-1 body with the same 422 json_invalid', async () => {
+    const body = Buffer.from('{"documents":[{"id":"latin1","text":"Café crème"}]}', 'latin1')
+    const response = await post('/documents', body)
+    expect(response.statusCode).toBe(422)
+    expect(response.json()).toEqual({
+      detail: [
+        { loc: ['body'], msg: 'JSON decode error: the body is not valid UTF-8', type: 'json_invalid' },
+      ],
+    })
+  })
+
   it('text outside ASCII reaches the model exactly as sent', async () => {
     const text = 'café 日本語 🥖 \u{10FFFF}'
     const response = await post('/chat', chatWith(Buffer.from(text)))

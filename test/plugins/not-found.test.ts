@@ -46,6 +46,7 @@ describe('a known path asked with another method', () => {
       '/rag',
       '/ready',
       '/safe',
+      '/search',
       '/stream',
     ])
   })

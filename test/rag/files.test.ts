@@ -119,6 +119,7 @@ describe('parseFile', () => {
         'Pass folders or files.',
       ].join('\n'),
       format: 'markdown',
+      encoding: { encoding: 'utf-8', evidence: 'valid UTF-8' },
     })
   })
 
@@ -128,6 +129,7 @@ describe('parseFile', () => {
       title: 'Chapter One',
       text: '# Chapter One\n\nText of the chapter.',
       format: 'markdown',
+      encoding: { encoding: 'utf-8', evidence: 'valid UTF-8' },
     })
   })
 
@@ -156,6 +158,7 @@ describe('parseFile', () => {
       title: 'notes',
       text: 'First line\nSecond line\n\nLast line\n',
       format: 'text',
+      encoding: { encoding: 'utf-8', evidence: 'byte-order mark' },
     })
   })
 
@@ -187,6 +190,7 @@ describe('parseFile', () => {
         'Entities like <tags> are decoded.',
       ].join('\n'),
       format: 'html',
+      encoding: { encoding: 'utf-8', evidence: 'valid UTF-8' },
     })
   })
 
@@ -196,6 +200,7 @@ describe('parseFile', () => {
       title: 'Appendix',
       text: '# Appendix\n\nNested two folders deep.',
       format: 'html',
+      encoding: { encoding: 'utf-8', evidence: 'valid UTF-8' },
     })
   })
 

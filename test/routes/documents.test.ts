@@ -113,6 +113,27 @@ describe('POST /documents', () => {
     expect((await harness.app.inject({ url: '/documents' })).json().total).toBe(1)
   })
 
+  it('applies a batch that names one id twice in order: the last version stays, with its chunks alone', async () => {
+    const response = await ingest([
+      { id: 'bread', text: paragraphs.join('\n\n') },
+      { id: 'tea', text: 'Green tea is steamed.' },
+      { id: 'bread', text: 'Rye bread is dense.' },
+      { id: 'bread', text: 'Rye bread is dense.' },
+    ])
+    expect(response.statusCode).toBe(200)
+    expect(response.json().results.map((result: { id: string; status: string }) => result)).toMatchObject([
+      { id: 'bread', status: 'created' },
+      { id: 'tea', status: 'created' },
+      { id: 'bread', status: 'updated', chunks: 1 },
+      { id: 'bread', status: 'unchanged', chunks: 1 },
+    ])
+    const bread = (await harness.app.inject({ url: '/documents/bread' })).json()
+    expect(bread.chunks.map((chunk: { id: string; text: string }) => [chunk.id, chunk.text])).toEqual([
+      ['bread:0', 'Rye bread is dense.'],
+    ])
+    expect((await harness.app.inject({ url: '/documents' })).json().total).toBe(2)
+  })
+
   it('answers 502 without storing anything when the embedding model refuses our key', async () => {
     upstream.reset(fixtureReply('openai-error-401'))
     const response = await ingest([{ id: 'bread', text: 'Some text.' }])

@@ -107,6 +107,13 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(chunks[0]).not.toHaveProperty('vector')
     })
 
+    it('gets the documents of several ids in one call, leaving out the unknown ones', async () => {
+      const { solar, bread } = await seed()
+      const found = await store.getMany(['bread', 'nope', "it's", 'solar'])
+      expect(found.sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual([bread.document, solar.document])
+      expect(await store.getMany([])).toEqual([])
+    })
+
     it('answers undefined and empty for an unknown id', async () => {
       expect(await store.get('nope')).toBeUndefined()
       expect(await store.chunks('nope')).toEqual([])

@@ -1,26 +1,10 @@
 import { createRequire } from 'node:module'
 import type { Metadata, SearchHit, StoredChunk, StoredDocument } from '../../types.js'
-import { metadataTerms } from './metadata-filter.js'
 
 // LanceDB is CommonJS and checks Arrow types with instanceof: an ESM `import 'apache-arrow'` loads a
 // second copy whose schemas it does not recognise (inserts then silently wrote 0 rows). Load the same
 // CommonJS copy it uses.
 const arrow = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow')
-
-interface ChunkRow {
-  id: string
-  document_id: string
-  idx: number
-  text: string
-  text_hash: string
-  token_count: number
-  title: string
-  source: string
-  metadata: string
-  /** `|<hex key>=<type><hex value>|...`: exact metadata matching with LIKE, no escaping to get wrong. */
-  metadata_terms: string
-  vector?: number[] | Float32Array
-}
 
 /** The chunk columns a read selects: everything but the vector and the filter terms. */
 export const CHUNK_COLUMNS = [
@@ -53,7 +37,11 @@ export function documentSchema() {
   ])
 }
 
-/** Chunks repeat their document's title, source and metadata, so a search needs no join. */
+/**
+ * Chunks repeat their document's title, source and metadata, so a search needs no join. `metadata_terms`
+ * is `|<hex key>=<type><hex value>|...`: exact metadata matching with LIKE, no escaping to get wrong.
+ * Rows are written as Arrow batches by chunkBatch() (./chunk-batch.ts).
+ */
 export function chunkSchema(dimensions: number) {
   const fields: import('apache-arrow').Field[] = [
     text('id'),
@@ -85,29 +73,6 @@ export function documentRow(document: StoredDocument) {
     created_at: document.createdAt,
     updated_at: document.updatedAt,
   }
-}
-
-/** A chunk's row; refuses a chunk without a vector of the store's width (`dimensions` > 0). */
-export function chunkRow(document: StoredDocument, chunk: StoredChunk, dimensions: number): ChunkRow {
-  const row: ChunkRow = {
-    id: chunk.id,
-    document_id: document.id,
-    idx: chunk.index,
-    text: chunk.text,
-    text_hash: chunk.textHash,
-    token_count: chunk.tokenCount,
-    title: document.title,
-    source: document.source,
-    metadata: JSON.stringify(document.metadata),
-    metadata_terms: metadataTerms(document.metadata),
-  }
-  if (dimensions > 0) {
-    if (chunk.vector?.length !== dimensions) {
-      throw new Error(`chunk ${chunk.id} has no ${dimensions}-dimensional vector`)
-    }
-    row.vector = chunk.vector
-  }
-  return row
 }
 
 export function fromDocumentRow(row: Row): StoredDocument {

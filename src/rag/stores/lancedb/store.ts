@@ -8,6 +8,7 @@ import type {
   StoredChunk,
   StoredDocument,
 } from '../../types.js'
+import { chunkBatch } from './chunk-batch.js'
 import { retryCommitConflicts } from './commit-conflicts.js'
 import { openFolder, type Tables } from './folder.js'
 import { FullTextIndex } from './full-text-index.js'
@@ -15,7 +16,7 @@ import { KeyedLock } from './keyed-lock.js'
 import { maintain } from './maintenance.js'
 import { MaintenanceScheduler } from './maintenance-scheduler.js'
 import { metadataFilterClause, sqlString } from './metadata-filter.js'
-import { CHUNK_COLUMNS, chunkRow, documentRow, fromChunkRow, fromDocumentRow, toHit } from './rows.js'
+import { CHUNK_COLUMNS, documentRow, fromChunkRow, fromDocumentRow, toHit } from './rows.js'
 
 export interface LanceStoreOptions {
   /** The folder holding the tables. */
@@ -103,16 +104,11 @@ export class LanceStore implements DocumentStore {
       .select(['id', 'chunk_count'])
       .toArray()
     const previousCount = new Map(previous.map((row) => [String(row.id), Number(row.chunk_count)]))
-    const rows = entries.flatMap(({ document, chunks }) =>
-      chunks.map((chunk) => chunkRow(document, chunk, this.#space.dimensions)),
-    )
-    if (rows.length > 0) {
+    if (entries.some(({ chunks }) => chunks.length > 0)) {
+      // Built once, outside the retry: a retried commit sends the same table.
+      const batch = chunkBatch(entries, this.#space.dimensions)
       await retryCommitConflicts(() =>
-        chunkTable
-          .mergeInsert('id')
-          .whenMatchedUpdateAll()
-          .whenNotMatchedInsertAll()
-          .execute(rows as unknown as Record<string, unknown>[]),
+        chunkTable.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(batch),
       )
     }
     const tails = entries
@@ -135,6 +131,15 @@ export class LanceStore implements DocumentStore {
       .limit(1)
       .toArray()
     return row ? fromDocumentRow(row) : undefined
+  }
+
+  async getMany(ids: string[]): Promise<StoredDocument[]> {
+    if (ids.length === 0) return []
+    const rows = await this.#opened()
+      .documents.query()
+      .where(`id IN (${ids.map(sqlString).join(', ')})`)
+      .toArray()
+    return rows.map(fromDocumentRow)
   }
 
   async chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]> {

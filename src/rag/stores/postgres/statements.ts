@@ -30,22 +30,25 @@ function filterClause(values: unknown[], filter: Metadata | undefined): string {
   return ` AND d.metadata @> $${values.length}::jsonb`
 }
 
-export function upsertDocumentStatement(schemaName: string, document: StoredDocument): QueryConfig {
+/** Inserts or replaces a batch of documents (distinct ids) in one statement. */
+export function upsertDocumentsStatement(schemaName: string, documents: StoredDocument[]): QueryConfig {
   const text = `INSERT INTO ${tables(schemaName).documents}
       (id, title, source, metadata, text_hash, chunk_count, created_at, updated_at)
-    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
+    SELECT d.id, d.title, d.source, d.metadata::jsonb, d.text_hash, d.chunk_count, d.created_at, d.updated_at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
+      $8::timestamptz[]) AS d(id, title, source, metadata, text_hash, chunk_count, created_at, updated_at)
     ON CONFLICT (id) DO UPDATE SET title = excluded.title, source = excluded.source,
       metadata = excluded.metadata, text_hash = excluded.text_hash, chunk_count = excluded.chunk_count,
       created_at = excluded.created_at, updated_at = excluded.updated_at`
   const values = [
-    document.id,
-    document.title,
-    document.source,
-    JSON.stringify(document.metadata),
-    document.textHash,
-    document.chunkCount,
-    document.createdAt,
-    document.updatedAt,
+    documents.map((document) => document.id),
+    documents.map((document) => document.title),
+    documents.map((document) => document.source),
+    documents.map((document) => JSON.stringify(document.metadata)),
+    documents.map((document) => document.textHash),
+    documents.map((document) => document.chunkCount),
+    documents.map((document) => document.createdAt),
+    documents.map((document) => document.updatedAt),
   ]
   return { text, values }
 }
@@ -62,32 +65,35 @@ export function lockDocumentsStatement(schemaName: string, ids: string[]): Query
   return { text, values: [schemaName, ids] }
 }
 
-export function deleteChunksStatement(schemaName: string, documentId: string): QueryConfig {
-  return { text: `DELETE FROM ${tables(schemaName).chunks} WHERE document_id = $1`, values: [documentId] }
+/** Deletes every chunk of these documents. */
+export function deleteChunksStatement(schemaName: string, documentIds: string[]): QueryConfig {
+  return {
+    text: `DELETE FROM ${tables(schemaName).chunks} WHERE document_id = ANY($1::text[])`,
+    values: [documentIds],
+  }
 }
 
 /**
- * The INSERTs of a document's chunks, INSERT_BATCH at a time; built as they are taken, so only one batch's
- * vectors are held as SQL text at once. Chunks without a vector, and every chunk of a keyword-only store
- * (`dimensions` 0), get no embedding.
+ * The INSERTs of a batch's chunks, INSERT_BATCH at a time across documents; built as they are taken, so
+ * only one slice's vectors are held as SQL text at once. Chunks without a vector, and every chunk of a
+ * keyword-only store (`dimensions` 0), get no embedding.
  */
 export function* insertChunksStatements(
   schemaName: string,
-  documentId: string,
   chunks: StoredChunk[],
   dimensions: number,
 ): Generator<QueryConfig> {
   const vectors = dimensions > 0
   const text = `INSERT INTO ${tables(schemaName).chunks}
       (id, document_id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})
-    SELECT c.id, $1, c.idx, c.text, c.text_hash, c.token_count${vectors ? ', c.embedding::vector' : ''}
-    FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::int[]${vectors ? ', $7::text[]' : ''})
-      AS c(id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})`
+    SELECT c.id, c.document_id, c.idx, c.text, c.text_hash, c.token_count${vectors ? ', c.embedding::vector' : ''}
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[]${vectors ? ', $7::text[]' : ''})
+      AS c(id, document_id, idx, text, text_hash, token_count${vectors ? ', embedding' : ''})`
   for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
     const batch = chunks.slice(start, start + INSERT_BATCH)
     const values: unknown[] = [
-      documentId,
       batch.map((chunk) => chunk.id),
+      batch.map((chunk) => chunk.documentId),
       batch.map((chunk) => chunk.index),
       batch.map((chunk) => chunk.text),
       batch.map((chunk) => chunk.textHash),
@@ -102,6 +108,13 @@ export function documentStatement(schemaName: string, id: string): QueryConfig {
   return {
     text: `SELECT ${DOCUMENT_FIELDS} FROM ${tables(schemaName).documents} WHERE id = $1`,
     values: [id],
+  }
+}
+
+export function documentsStatement(schemaName: string, ids: string[]): QueryConfig {
+  return {
+    text: `SELECT ${DOCUMENT_FIELDS} FROM ${tables(schemaName).documents} WHERE id = ANY($1::text[])`,
+    values: [ids],
   }
 }
 

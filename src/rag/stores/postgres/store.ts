@@ -1,4 +1,4 @@
-import { escapeIdentifier, Pool, type PoolClient } from 'pg'
+import { escapeIdentifier, Pool } from 'pg'
 import { fromSql } from 'pgvector'
 import type { EmbeddingSpace } from '../../../providers/embeddings.js'
 import {
@@ -16,11 +16,12 @@ import {
   deleteChunksStatement,
   deleteDocumentStatement,
   documentStatement,
+  documentsStatement,
   insertChunksStatements,
   keywordSearchStatement,
   lockDocumentsStatement,
   pageStatement,
-  upsertDocumentStatement,
+  upsertDocumentsStatement,
   vacuumStatement,
   vectorSearchStatement,
   vectorsByHashStatement,
@@ -91,25 +92,40 @@ export class PostgresStore implements DocumentStore {
         `Chunk ${misfit.id} has a vector of ${misfit.vector?.length} dimensions; the store holds ${dimensions}`,
       )
     }
-    const ids = entries.map((entry) => entry.document.id)
+    if (entries.length === 0) return
+    // Three statements for the whole batch (more only past INSERT_BATCH chunks), not three per document.
     await inTransaction(this.#pool, async (client) => {
-      await client.query(lockDocumentsStatement(this.#schemaName, ids))
-      for (const { document, chunks } of entries) await this.#write(client, document, chunks, dimensions)
+      await client.query(
+        lockDocumentsStatement(
+          this.#schemaName,
+          entries.map((entry) => entry.document.id),
+        ),
+      )
+      const documents = entries.map((entry) => entry.document)
+      await client.query(upsertDocumentsStatement(this.#schemaName, documents))
+      await client.query(
+        deleteChunksStatement(
+          this.#schemaName,
+          documents.map((document) => document.id),
+        ),
+      )
+      const chunks = entries.flatMap((entry) => entry.chunks)
+      for (const statement of insertChunksStatements(this.#schemaName, chunks, dimensions)) {
+        await client.query(statement)
+      }
     })
-  }
-
-  async #write(client: PoolClient, document: StoredDocument, chunks: StoredChunk[], dimensions: number) {
-    await client.query(upsertDocumentStatement(this.#schemaName, document))
-    await client.query(deleteChunksStatement(this.#schemaName, document.id))
-    for (const statement of insertChunksStatements(this.#schemaName, document.id, chunks, dimensions)) {
-      await client.query(statement)
-    }
   }
 
   async get(id: string): Promise<StoredDocument | undefined> {
     this.#opened()
     const { rows } = await this.#pool.query<StoredDocument>(documentStatement(this.#schemaName, id))
     return rows[0]
+  }
+
+  async getMany(ids: string[]): Promise<StoredDocument[]> {
+    this.#opened()
+    if (ids.length === 0) return []
+    return (await this.#pool.query<StoredDocument>(documentsStatement(this.#schemaName, ids))).rows
   }
 
   async chunks(id: string): Promise<Omit<StoredChunk, 'vector'>[]> {

@@ -9,22 +9,24 @@ import { makeDocument } from '../store-contract.js'
 const texts = (count: number) => Array.from({ length: count }, (_, index) => `Chunk ${index}.`)
 
 describe('PostgreSQL statements', () => {
-  it('inserts chunks 500 to a statement', () => {
-    const { chunks } = makeDocument('long', texts(1001))
-    const ids = [...insertChunksStatements('public', 'long', chunks, 0)].map(
-      (statement) => statement.values?.[1] as string[],
-    )
+  it("inserts a batch's chunks 500 to a statement, across documents, each with its document's id", () => {
+    const long = makeDocument('long', texts(700)).chunks
+    const short = makeDocument('short', texts(301)).chunks
+    const statements = [...insertChunksStatements('public', [...long, ...short], 0)]
+    const ids = statements.map((statement) => statement.values?.[0] as string[])
     expect(ids.map((batch) => batch.length)).toEqual([500, 500, 1])
-    expect(ids[2]).toEqual(['long:1000'])
+    expect(ids[2]).toEqual(['short:300'])
+    const documentIds = statements[1]?.values?.[1] as string[]
+    expect([documentIds[199], documentIds[200]]).toEqual(['long', 'short'])
   })
 
   it('leaves the embedding out of a keyword-only store, and sends null for a chunk without a vector', () => {
     const { chunks } = makeDocument('short', texts(2))
-    const [keywordOnly] = [...insertChunksStatements('public', 'short', chunks, 0)]
+    const [keywordOnly] = [...insertChunksStatements('public', chunks, 0)]
     expect(keywordOnly?.text).not.toContain('embedding')
     expect(keywordOnly?.values).toHaveLength(6)
     const withVector = [{ ...chunks[0], vector: Float32Array.of(1, 0) }, chunks[1]] as typeof chunks
-    const [embedded] = [...insertChunksStatements('public', 'short', withVector, 2)]
+    const [embedded] = [...insertChunksStatements('public', withVector, 2)]
     expect(embedded?.text).toContain('embedding')
     expect(embedded?.values?.[6]).toEqual(['[1,0]', null])
   })

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest'
+import type { DocumentInput, IngestResult } from '../../src/rag/ingest.js'
+import { ingestFiles } from '../../src/rag/ingest-files.js'
+
+const FIXTURES = 'test/fixtures/ingest'
+
+/** An `ingest` that records its batches, answers `created` for each document, and counts calls in flight. */
+function recordingIngest(refuse: (inputs: DocumentInput[]) => boolean = () => false) {
+  const batches: string[][] = []
+  let inFlight = 0
+  let mostInFlight = 0
+  const ingest = async (inputs: DocumentInput[]): Promise<IngestResult[]> => {
+    inFlight++
+    mostInFlight = Math.max(mostInFlight, inFlight)
+    // Yield, so that a second call made meanwhile would overlap this one.
+    await new Promise((resolve) => setImmediate(resolve))
+    inFlight--
+    batches.push(inputs.map((input) => input.source as string))
+    if (refuse(inputs)) throw new Error('the store is read-only')
+    return inputs.map((input) => ({
+      id: input.source as string,
+      status: 'created',
+      chunks: 1,
+      embedded: 0,
+      fromCache: 0,
+    }))
+  }
+  return { ingest, batches, mostInFlight: () => mostInFlight }
+}
+
+describe('ingestFiles', () => {
+  it('writes the files in batches of batchSize, in file order, one write at a time', async () => {
+    const { ingest, batches, mostInFlight } = recordingIngest()
+    const report = await ingestFiles(
+      [`${FIXTURES}/guide.md`, `${FIXTURES}/notes.txt`, `${FIXTURES}/page.html`],
+      ingest,
+      {
+        batchSize: 2,
+      },
+    )
+    expect(batches).toEqual([[`${FIXTURES}/guide.md`, `${FIXTURES}/notes.txt`], [`${FIXTURES}/page.html`]])
+    expect(mostInFlight()).toBe(1)
+    expect(report.results.map((result) => result.id)).toEqual(batches.flat())
+    expect(report.failures).toEqual([])
+  })
+
+  it('reports a file that cannot be read and writes the rest of its batch', async () => {
+    const { ingest, batches } = recordingIngest()
+    const report = await ingestFiles(
+      [`${FIXTURES}/guide.md`, `${FIXTURES}/broken.pdf`, `${FIXTURES}/notes.txt`],
+      ingest,
+      {
+        batchSize: 3,
+      },
+    )
+    expect(batches).toEqual([[`${FIXTURES}/guide.md`, `${FIXTURES}/notes.txt`]])
+    expect(report.failures).toHaveLength(1)
+    expect(report.failures[0]).toMatch(
+      new RegExp(`^${FIXTURES}/broken.pdf: Cannot read ${FIXTURES}/broken.pdf: `),
+    )
+  })
+
+  it('reports every file of a batch the store refuses, and goes on with the next batch', async () => {
+    const { ingest, batches } = recordingIngest((inputs) =>
+      inputs.some((input) => input.source?.endsWith('guide.md')),
+    )
+    const report = await ingestFiles(
+      [`${FIXTURES}/guide.md`, `${FIXTURES}/notes.txt`, `${FIXTURES}/page.html`],
+      ingest,
+      {
+        batchSize: 2,
+      },
+    )
+    expect(batches).toHaveLength(2)
+    expect(report.failures).toEqual([
+      `${FIXTURES}/guide.md: the store is read-only`,
+      `${FIXTURES}/notes.txt: the store is read-only`,
+    ])
+    expect(report.results.map((result) => result.id)).toEqual([`${FIXTURES}/page.html`])
+  })
+
+  it('rejects naming a path that does not exist, before writing anything', async () => {
+    const { ingest, batches } = recordingIngest()
+    await expect(ingestFiles([`${FIXTURES}/missing.md`], ingest)).rejects.toThrow(
+      `Cannot read ${FIXTURES}/missing.md`,
+    )
+    expect(batches).toEqual([])
+  })
+})
