@@ -43,7 +43,7 @@ export interface Source {
   chunkId: string
   title: string
   source: string
-  /** The fused retrieval score, 0 to 1, rounded to 4 decimals. */
+  /** Relevance to the question, 0 to 1 (README "Scores"), rounded to 4 decimals. */
   score: number
   /** The start of the passage, on one line. */
   snippet: string
