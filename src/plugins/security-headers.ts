@@ -26,16 +26,34 @@ export function helmetHeaders(options: HelmetOptions = HELMET_OPTIONS): [string,
 }
 
 /**
+ * Helmet's headers that only a document uses (an HTML page: Swagger UI at /docs): cross-origin
+ * isolation, agent clusters and DNS prefetching concern pages, the other three only browsers long gone
+ * (IE8's downloads, Flash and Acrobat's cross-domain policies, the XSS auditor). JSON and streams go
+ * without them: 6 of helmet's 12 headers, 246 of its 453 bytes, on every answer; with all 12, /chat
+ * cost ~6 % more CPU than without any (BENCHMARKS.md, "Access control").
+ */
+export const DOCUMENT_ONLY_HEADERS = new Set([
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+])
+
+/**
  * Helmet's security headers on every reply, streams included (a reply decoration: stream-body.ts applies
- * them too). Not @fastify/helmet: it builds helmet's middleware again for every request, which took a
- * cheap request from 66 to 114 µs of CPU over real sockets (1.70x; wrk c=32, GET /documents on an empty
- * store, 8 alternating rounds in one process). The headers never vary, so helmet computes them once
- * here: 1.02x of no headers at all in the same measurement (12 rounds, inside the noise). A header a
- * route set itself (Swagger UI's CSP) is kept.
+ * them too): all of them on the docs' routes, those that concern any answer on the API's. Not
+ * @fastify/helmet: it builds helmet's middleware again for every request, which took a cheap request
+ * from 66 to 114 µs of CPU over real sockets (1.70x; wrk c=32, GET /documents on an empty store, 8
+ * alternating rounds in one process). The headers never vary, so helmet computes them once here. A
+ * header a route set itself (Swagger UI's CSP) is kept.
  */
 export function registerSecurityHeaders(app: FastifyInstance) {
-  const headers = helmetHeaders()
+  const documentHeaders = helmetHeaders()
+  const apiHeaders = documentHeaders.filter(([name]) => !DOCUMENT_ONLY_HEADERS.has(name))
   app.replyDecorations.add((reply: FastifyReply) => {
+    const headers = reply.request.routeOptions.config?.scope === 'docs' ? documentHeaders : apiHeaders
     for (const [name, value] of headers) if (!reply.hasHeader(name)) reply.header(name, value)
   })
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { DOCUMENT_ONLY_HEADERS } from '../../src/plugins/security-headers.js'
 import { sseReply } from '../fakes/openai.js'
 import { openTestApp, serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
 
@@ -33,6 +34,7 @@ describe('security headers', () => {
       const response = await app.inject(request)
       expectSecurityHeaders((name) => response.headers[name] as string | undefined)
       expect(response.headers['content-security-policy']).toBe(API_POLICY)
+      for (const name of DOCUMENT_ONLY_HEADERS) expect(response.headers[name], name).toBeUndefined()
     }
   })
 
@@ -44,6 +46,7 @@ describe('security headers', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
     expectSecurityHeaders((name) => response.headers.get(name))
     expect(response.headers.get('content-security-policy')).toBe(API_POLICY)
+    for (const name of DOCUMENT_ONLY_HEADERS) expect(response.headers.get(name), name).toBeNull()
   })
 
   it('leave Swagger UI working: /docs and every asset it names load, under a CSP that allows them', async () => {
@@ -51,6 +54,10 @@ describe('security headers', () => {
     const page = await app.inject({ url: '/docs/' })
     expect(page.statusCode).toBe(200)
     expectSecurityHeaders((name) => page.headers[name] as string | undefined)
+    // A page gets the headers that concern pages too.
+    expect(page.headers['cross-origin-opener-policy']).toBe('same-origin')
+    expect(page.headers['x-dns-prefetch-control']).toBe('off')
+    expect(page.headers['origin-agent-cluster']).toBe('?1')
     const policy = String(page.headers['content-security-policy'])
     expect(policy).not.toContain('upgrade-insecure-requests')
     expect(sources(policy, 'script-src')).toContain("'self'")
