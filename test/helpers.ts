@@ -1,11 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
-import { afterAll, beforeAll, beforeEach, onTestFinished } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished } from 'vitest'
 import { type BuildAppOptions, buildApp } from '../src/app.js'
 import { type Config, parseConfig } from '../src/config.js'
 import { loggerOptions } from '../src/plugins/logger.js'
-import { okReply, startFakeOpenAI } from './fakes/openai.js'
+import { okReply, openAIWithEmbeddings, startFakeOpenAI } from './fakes/openai.js'
 import type { FakeUpstream } from './fakes/upstream.js'
 
 /** A key that must never appear in a response or a log line. */
@@ -79,6 +82,35 @@ export function useFakeOpenAI(): { upstream: FakeUpstream } {
   })
   beforeEach(() => {
     context.upstream.reset(okReply())
+  })
+  return context
+}
+
+export interface RagFolder {
+  upstream: FakeUpstream
+  /** This test's data folder (RAG_DATA_DIR). */
+  directory: string
+}
+
+/**
+ * Registers hooks for a suite of document routes: a fake OpenAI that also embeds, reset before each test,
+ * and a new data folder per test, removed after it. Vitest runs `afterEach` hooks last-registered first,
+ * so a suite's own hook that closes its apps (registered after this call) runs before the folder goes.
+ */
+export function useRagFolder(prefix: string): RagFolder {
+  const context = {} as RagFolder
+  beforeAll(async () => {
+    context.upstream = await startFakeOpenAI()
+  })
+  afterAll(async () => {
+    await context.upstream?.close()
+  })
+  beforeEach(async () => {
+    context.upstream.reset(openAIWithEmbeddings())
+    context.directory = await mkdtemp(join(tmpdir(), prefix))
+  })
+  afterEach(async () => {
+    await rm(context.directory, { recursive: true, force: true })
   })
   return context
 }

@@ -1,15 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { documentIdSchema } from '../../src/schemas/documents.js'
-import { fixtureReply, openAIWithEmbeddings, startFakeOpenAI } from '../fakes/openai.js'
-import type { FakeUpstream } from '../fakes/upstream.js'
-import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+import { fixtureReply } from '../fakes/openai.js'
+import { buildTestApp, type TestApp, testConfig, useRagFolder } from '../helpers.js'
 
-let upstream: FakeUpstream
 let harness: TestApp
-let directory: string
+const rag = useRagFolder('documents-')
 /** Apps a test builds beside the harness, closed with it (before their data folder goes). */
 const others: TestApp[] = []
 
@@ -22,21 +18,14 @@ const ragEnvironment = (dataDir: string) => ({
   INGEST_BODY_LIMIT_BYTES: '3000000',
 })
 
-beforeAll(async () => {
-  upstream = await startFakeOpenAI()
-})
-afterAll(async () => {
-  await upstream.close()
-})
 beforeEach(async () => {
-  upstream.reset(openAIWithEmbeddings())
-  directory = await mkdtemp(join(tmpdir(), 'documents-'))
-  harness = await buildTestApp(testConfig({ OPENAI_BASE_URL: upstream.url, ...ragEnvironment(directory) }))
+  harness = await buildTestApp(
+    testConfig({ OPENAI_BASE_URL: rag.upstream.url, ...ragEnvironment(rag.directory) }),
+  )
 })
 afterEach(async () => {
   await Promise.all(others.splice(0).map((other) => other.app.close()))
   await harness.app.close()
-  await rm(directory, { recursive: true, force: true })
 })
 
 const paragraphs = [
@@ -50,7 +39,7 @@ const ingest = (documents: object[]) =>
   harness.app.inject({ method: 'POST', url: '/documents', payload: { documents } })
 
 const embeddingInputs = () =>
-  upstream.received
+  rag.upstream.received
     .filter((request) => request.url.endsWith('/embeddings'))
     .flatMap((request) => request.json?.input as string[])
 
@@ -70,16 +59,16 @@ describe('POST /documents', () => {
     })
     expect(result.chunks).toBeGreaterThan(1)
     expect(embeddingInputs()).toHaveLength(result.chunks)
-    const sent = upstream.received.find((request) => request.url.endsWith('/embeddings'))?.json
+    const sent = rag.upstream.received.find((request) => request.url.endsWith('/embeddings'))?.json
     expect(sent).toMatchObject({ model: 'text-embedding-3-small', dimensions: 64, encoding_format: 'base64' })
   })
 
   it('does nothing when the same document is sent again', async () => {
     await ingest([{ id: 'bread', text: paragraphs.join('\n\n') }])
-    const calls = upstream.received.length
+    const calls = rag.upstream.received.length
     const [result] = (await ingest([{ id: 'bread', text: paragraphs.join('\n\n') }])).json().results
     expect(result).toMatchObject({ status: 'unchanged', embedded: 0, from_cache: 0 })
-    expect(upstream.received).toHaveLength(calls)
+    expect(rag.upstream.received).toHaveLength(calls)
   })
 
   it('re-embeds only the chunks whose text changed', async () => {
@@ -135,7 +124,7 @@ describe('POST /documents', () => {
   })
 
   it('answers 502 without storing anything when the embedding model refuses our key', async () => {
-    upstream.reset(fixtureReply('openai-error-401'))
+    rag.upstream.reset(fixtureReply('openai-error-401'))
     const response = await ingest([{ id: 'bread', text: 'Some text.' }])
     expect(response.statusCode).toBe(502)
     expect(response.json()).toEqual({ detail: 'The AI provider refused the request' })
@@ -268,7 +257,11 @@ describe('the store and the configured embeddings', () => {
   it('answers 503 naming the problem when the store was built with another embedding width', async () => {
     await ingest([{ id: 'a', text: 'Something.' }])
     const other = await buildTestApp(
-      testConfig({ OPENAI_BASE_URL: upstream.url, ...ragEnvironment(directory), EMBEDDING_DIMENSIONS: '32' }),
+      testConfig({
+        OPENAI_BASE_URL: rag.upstream.url,
+        ...ragEnvironment(rag.directory),
+        EMBEDDING_DIMENSIONS: '32',
+      }),
     )
     others.push(other)
     const response = await other.app.inject({ url: '/documents' })
@@ -280,7 +273,7 @@ describe('the store and the configured embeddings', () => {
 
   it('works without any embedding model: nothing is sent upstream', async () => {
     const keywordOnly = await buildTestApp(
-      testConfig({ OPENAI_BASE_URL: upstream.url, RAG_DATA_DIR: join(directory, 'kw') }),
+      testConfig({ OPENAI_BASE_URL: rag.upstream.url, RAG_DATA_DIR: join(rag.directory, 'kw') }),
     )
     others.push(keywordOnly)
     const response = await keywordOnly.app.inject({
@@ -289,6 +282,6 @@ describe('the store and the configured embeddings', () => {
       payload: { documents: [{ text: 'Plain text.' }] },
     })
     expect(response.json().results[0]).toMatchObject({ status: 'created', chunks: 1, embedded: 0 })
-    expect(upstream.received).toHaveLength(0)
+    expect(rag.upstream.received).toHaveLength(0)
   })
 })

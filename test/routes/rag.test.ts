@@ -1,17 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RAG_INSTRUCTIONS } from '../../src/rag/prompt.js'
 import { NO_CONTEXT_ANSWER } from '../../src/services/rag-service.js'
-import { openAIWithEmbeddings, sseReply, startFakeOpenAI } from '../fakes/openai.js'
-import type { FakeUpstream } from '../fakes/upstream.js'
-import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
+import { openAIWithEmbeddings, sseReply } from '../fakes/openai.js'
+import { buildTestApp, listen, type TestApp, testConfig, useRagFolder } from '../helpers.js'
 import { readSse } from '../sse-client.js'
 
-let upstream: FakeUpstream
 let harness: TestApp
-let directory: string
+const rag = useRagFolder('rag-')
 
 const DOCUMENTS = [
   {
@@ -42,7 +37,7 @@ const DOCUMENTS = [
 
 async function start(environment: Record<string, string>) {
   harness = await buildTestApp(
-    testConfig({ OPENAI_BASE_URL: upstream.url, RAG_DATA_DIR: directory, ...environment }),
+    testConfig({ OPENAI_BASE_URL: rag.upstream.url, RAG_DATA_DIR: rag.directory, ...environment }),
   )
   const response = await harness.app.inject({
     method: 'POST',
@@ -50,25 +45,14 @@ async function start(environment: Record<string, string>) {
     payload: { documents: DOCUMENTS },
   })
   expect(response.statusCode).toBe(200)
-  upstream.received.length = 0
+  rag.upstream.received.length = 0
 }
 
-beforeAll(async () => {
-  upstream = await startFakeOpenAI()
-})
-afterAll(async () => {
-  await upstream.close()
-})
-beforeEach(async () => {
-  upstream.reset(openAIWithEmbeddings())
-  directory = await mkdtemp(join(tmpdir(), 'rag-'))
-})
 afterEach(async () => {
   await harness.app.close()
-  await rm(directory, { recursive: true, force: true })
 })
 
-const modelCalls = () => upstream.received.filter((request) => request.url.endsWith('/responses'))
+const modelCalls = () => rag.upstream.received.filter((request) => request.url.endsWith('/responses'))
 
 describe.each([
   ['hybrid retrieval', { EMBEDDING_PROVIDER: 'openai', EMBEDDING_DIMENSIONS: '64' }],
@@ -198,7 +182,7 @@ describe('POST /rag', () => {
   })
 
   it('streams the sources first, then the answer, with stream: true', async () => {
-    upstream.reset(openAIWithEmbeddings(() => sseReply()))
+    rag.upstream.reset(openAIWithEmbeddings(() => sseReply()))
     const base = await listen(harness.app)
     const response = await fetch(`${base}/rag`, {
       method: 'POST',

@@ -1,16 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MAX_QUESTION_CHARACTERS } from '../../src/schemas/text.js'
 import { ADMIN_KEY, bearer, KEYS_ENVIRONMENT, USE_KEY } from '../access-keys.js'
-import { openAIWithEmbeddings, startFakeOpenAI } from '../fakes/openai.js'
-import type { FakeUpstream } from '../fakes/upstream.js'
-import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+import { buildTestApp, type TestApp, testConfig, useRagFolder } from '../helpers.js'
 
-let upstream: FakeUpstream
 let harness: TestApp
-let directory: string
+const rag = useRagFolder('search-')
 
 /** Three baking documents and two others; "yeast" is in three, two of them baking. */
 const DOCUMENTS = [
@@ -64,28 +58,17 @@ const resultsOf = async (payload: unknown): Promise<Result[]> => {
 
 async function start(environment: Record<string, string | undefined>, documents = DOCUMENTS) {
   harness = await buildTestApp(
-    testConfig({ OPENAI_BASE_URL: upstream.url, RAG_DATA_DIR: directory, ...environment }),
+    testConfig({ OPENAI_BASE_URL: rag.upstream.url, RAG_DATA_DIR: rag.directory, ...environment }),
   )
   if (documents.length > 0) {
     const response = await harness.app.inject({ method: 'POST', url: '/documents', payload: { documents } })
     expect(response.statusCode).toBe(200)
   }
-  upstream.received.length = 0
+  rag.upstream.received.length = 0
 }
 
-beforeAll(async () => {
-  upstream = await startFakeOpenAI()
-})
-afterAll(async () => {
-  await upstream.close()
-})
-beforeEach(async () => {
-  upstream.reset(openAIWithEmbeddings())
-  directory = await mkdtemp(join(tmpdir(), 'search-'))
-})
 afterEach(async () => {
   await harness?.app.close()
-  await rm(directory, { recursive: true, force: true })
 })
 
 describe.each([
@@ -147,9 +130,9 @@ describe.each([
 
   it('asks no model: no call to /responses, and none at all without embeddings', async () => {
     await resultsOf({ query: 'How does sourdough rise?' })
-    expect(upstream.received.filter((request) => request.url.endsWith('/responses'))).toEqual([])
-    const embeddings = upstream.received.filter((request) => request.url.endsWith('/embeddings'))
-    expect(upstream.received).toHaveLength(embeddings.length)
+    expect(rag.upstream.received.filter((request) => request.url.endsWith('/responses'))).toEqual([])
+    const embeddings = rag.upstream.received.filter((request) => request.url.endsWith('/embeddings'))
+    expect(rag.upstream.received).toHaveLength(embeddings.length)
     expect(embeddings).toHaveLength(environment.EMBEDDING_PROVIDER === 'none' ? 0 : 1)
   })
 })
@@ -164,13 +147,13 @@ describe('POST /search', () => {
     await start({ OPENAI_API_KEY: undefined })
     const results = await resultsOf({ query: 'sourdough starter' })
     expect(results[0]?.document.id).toBe('bread')
-    expect(upstream.received).toEqual([])
-    const rag = await harness.app.inject({
+    expect(rag.upstream.received).toEqual([])
+    const answer = await harness.app.inject({
       method: 'POST',
       url: '/rag',
       payload: { query: 'sourdough starter' },
     })
-    expect(rag.statusCode).toBe(503)
+    expect(answer.statusCode).toBe(503)
   })
 
   it('needs a key of scope use when API keys are configured', async () => {
@@ -199,6 +182,6 @@ describe('POST /search', () => {
     const response = await search(payload)
     expect(response.statusCode).toBe(422)
     expect(response.json().detail[0].loc).toEqual(loc)
-    expect(upstream.received).toEqual([])
+    expect(rag.upstream.received).toEqual([])
   })
 })
