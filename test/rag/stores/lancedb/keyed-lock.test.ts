@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { KeyedLock } from '../../../../src/rag/stores/lancedb/keyed-lock.js'
-
-/** Work that records its start and end, and ends when `open` is called. */
-function gated(name: string, order: string[]) {
-  let open!: () => void
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  const work = async () => {
-    order.push(`${name} starts`)
-    await gate
-    order.push(`${name} ends`)
-    return name
-  }
-  return { work, open }
-}
+import { gatedWork } from '../../../gated-work.js'
 
 /** Lets every promise that can settle now settle. */
 const settle = () => new Promise((resolve) => setImmediate(resolve))
@@ -23,7 +9,7 @@ describe('KeyedLock', () => {
   it('runs work on one key one at a time, in the order asked', async () => {
     const lock = new KeyedLock()
     const order: string[] = []
-    const [first, second] = [gated('first', order), gated('second', order)]
+    const [first, second] = [gatedWork('first', order), gatedWork('second', order)]
     const runs = [lock.run(['a'], first.work), lock.run(['a'], second.work)]
     await settle()
     expect(order).toEqual(['first starts'])
@@ -36,7 +22,7 @@ describe('KeyedLock', () => {
   it('runs work on other keys at the same time', async () => {
     const lock = new KeyedLock()
     const order: string[] = []
-    const [first, second] = [gated('first', order), gated('second', order)]
+    const [first, second] = [gatedWork('first', order), gatedWork('second', order)]
     const runs = [lock.run(['a'], first.work), lock.run(['b'], second.work)]
     await settle()
     expect(order).toEqual(['first starts', 'second starts'])
@@ -48,7 +34,7 @@ describe('KeyedLock', () => {
   it('queues batches of overlapping keys without deadlock, whatever their order', async () => {
     const lock = new KeyedLock()
     const order: string[] = []
-    const [first, second] = [gated('first', order), gated('second', order)]
+    const [first, second] = [gatedWork('first', order), gatedWork('second', order)]
     const runs = [lock.run(['a', 'b'], first.work), lock.run(['b', 'a', 'b'], second.work)]
     first.open()
     second.open()

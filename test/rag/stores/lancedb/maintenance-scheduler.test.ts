@@ -1,19 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MaintenanceScheduler } from '../../../../src/rag/stores/lancedb/maintenance-scheduler.js'
-
-/** A piece of work that records when it starts and ends, and ends only when told to. */
-function gatedWork(name: string, order: string[]) {
-  let open!: () => void
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  const work = async () => {
-    order.push(`${name} starts`)
-    await gate
-    order.push(`${name} ends`)
-  }
-  return { work, open }
-}
+import { gatedWork } from '../../../gated-work.js'
 
 /** A quiet time of `delayMs` and a ceiling far beyond any test's writes unless given. */
 const timing = (delayMs: number, maxDeferralMs = 1_000_000) => ({ delayMs, maxDeferralMs })
@@ -108,7 +95,9 @@ describe('MaintenanceScheduler', () => {
   it('closes only once the run in progress has ended', async () => {
     const order: string[] = []
     const running = gatedWork('run', order)
-    const scheduler = new MaintenanceScheduler(timing(0), running.work)
+    const scheduler = new MaintenanceScheduler(timing(0), async () => {
+      await running.work()
+    })
     const run = scheduler.run()
     const closed = scheduler.close().then(() => order.push('closed'))
     running.open()
