@@ -1,4 +1,5 @@
 import { countTokens } from 'gpt-tokenizer'
+import { joinedTokens, type Measured, measure } from './joined-tokens.js'
 
 export interface ChunkingOptions {
   /** Largest chunk, in tokens (o200k, the GPT-4o/GPT-5 encoding). */
@@ -17,6 +18,8 @@ export interface TextChunk {
 interface Piece {
   text: string
   tokens: number
+  /** Its tokens and the words at its ends, to count a chunk without encoding it again. */
+  measured: Measured
   /** Headings above this piece, outermost first. */
   headings: string[]
   /** Whether a blank line (rather than a space) separates it from the previous piece. */
@@ -44,17 +47,15 @@ export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
   let currentTokens = 0
 
   const emit = () => {
-    // Token counts do not add up exactly across piece boundaries: check the real text, and move
-    // trailing pieces on to the next chunk until it fits.
+    // Token counts do not add up exactly across piece boundaries: count the real text (only the words
+    // at the joins are encoded again), and move trailing pieces on to the next chunk until it fits.
     let take = current.length
-    let chunk = render(current)
-    let chunkTokens = countTokens(chunk)
+    let chunkTokens = tokensOfChunk(current, tokens)
     while (take > carried + 1 && chunkTokens > budget) {
       take--
-      chunk = render(current.slice(0, take))
-      chunkTokens = countTokens(chunk)
+      chunkTokens = tokensOfChunk(current.slice(0, take), tokens)
     }
-    chunks.push({ text: chunk, tokenCount: chunkTokens })
+    chunks.push({ text: render(current.slice(0, take)), tokenCount: chunkTokens })
     const emitted = current.slice(0, take)
     const rest = current.slice(take)
     const next = rest[0]?.headings
@@ -93,8 +94,24 @@ export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
 
 function render(pieces: Piece[]): string {
   const body = joinPieces(pieces)
-  const path = pieces[0]?.headings ?? []
-  return path.length > 0 && !body.startsWith('#') ? `${path.join(' > ')}\n\n${body}` : body
+  return hasPathLine(pieces) ? `${pieces[0]?.headings.join(' > ')}\n\n${body}` : body
+}
+
+/** A chunk opens with its heading path unless it opens with a heading line. */
+function hasPathLine(pieces: Piece[]): boolean {
+  const first = pieces[0]
+  return first !== undefined && first.headings.length > 0 && !first.text.startsWith('#')
+}
+
+/** countTokens(render(pieces)), from the pieces' counts. */
+function tokensOfChunk(pieces: Piece[], tokens: TokenCounter): number {
+  const parts = pieces.map((piece) => ({ measured: piece.measured, separator: separatorOf(piece) }))
+  if (hasPathLine(pieces)) {
+    const path = tokens.measuredPath(pieces[0]?.headings ?? [])
+    parts.unshift({ measured: path, separator: '' })
+    parts[1] = { ...(parts[1] as (typeof parts)[number]), separator: '\n\n' }
+  }
+  return joinedTokens(parts)
 }
 
 /**
@@ -102,18 +119,21 @@ function render(pieces: Piece[]): string {
  * counted once, and the heading paths, which repeat for every piece of a section, once per path.
  */
 class TokenCounter {
-  readonly #headingPaths = new Map<string, number>()
+  readonly #headingPaths = new Map<string, Measured>()
 
   /** Tokens the heading path takes at the start of a chunk (`A > B` and a blank line); 0 without one. */
   ofHeadings(headings: string[]): number {
-    if (headings.length === 0) return 0
+    return headings.length === 0 ? 0 : this.measuredPath(headings).tokens + 2
+  }
+
+  measuredPath(headings: string[]): Measured {
     const path = headings.join(' > ')
-    let count = this.#headingPaths.get(path)
-    if (count === undefined) {
-      count = countTokens(path) + 2
-      this.#headingPaths.set(path, count)
+    let measured = this.#headingPaths.get(path)
+    if (measured === undefined) {
+      measured = measure(path)
+      this.#headingPaths.set(path, measured)
     }
-    return count
+    return measured
   }
 }
 
@@ -132,6 +152,7 @@ function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
       pieces.push({
         text: part.text,
         tokens: part.count,
+        measured: measure(part.text, part.count),
         headings: [...headings],
         startsBlock: startsBlock && index === 0,
       })
@@ -227,11 +248,13 @@ function splitToBudget(text: string, budget: number): { text: string; count: num
 function joinPieces(pieces: Piece[]): string {
   let text = ''
   for (const [index, piece] of pieces.entries()) {
-    if (index > 0) text += piece.startsBlock ? '\n\n' : ' '
+    if (index > 0) text += separatorOf(piece)
     text += piece.text
   }
   return text
 }
+
+const separatorOf = (piece: Piece) => (piece.startsBlock ? '\n\n' : ' ')
 
 function sameHeadings(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((heading, index) => heading === b[index])
