@@ -1,6 +1,6 @@
 import { basename } from 'node:path'
 import type { CallOptions } from '../providers/provider.js'
-import type { ChunkingOptions } from './chunker.js'
+import type { ChunkingOptions, TextChunk } from './chunker.js'
 import { type EmbeddingCache, textHash } from './embedding-cache.js'
 import type { DocumentStore, Metadata, StoredChunk, StoredDocument } from './types.js'
 
@@ -23,13 +23,43 @@ export interface IngestResult {
   fromCache: number
 }
 
+/** Chunks a text off the caller's stack (another thread, or a later turn of the event loop). */
+export type Chunker = (text: string, options: ChunkingOptions) => Promise<TextChunk[]>
+
 /** Puts documents into the store: chunk, embed through the cache, replace atomically. */
 export class Ingestor {
+  /** Chunks made by chunkAhead(), taken (and forgotten) by the ingestion of the same input object. */
+  readonly #ahead = new WeakMap<DocumentInput, TextChunk[]>()
+
   constructor(
     private readonly store: DocumentStore,
     private readonly embeddings: EmbeddingCache | undefined,
     private readonly chunking: ChunkingOptions,
+    private readonly chunker: Chunker = chunkLater,
   ) {}
+
+  /**
+   * Chunks documents before their ingestion, so that a caller writing batch after batch (ingestFiles)
+   * chunks the next batch while the store writes this one. Only what ingestion would chunk: documents the
+   * store holds unchanged are skipped. Chunks depend on the text alone, so a store changed meanwhile
+   * changes nothing: ingest() still decides, inside its write, what to write. Never rejects: a document
+   * that fails to chunk is chunked again by ingest(), which reports the error as it always did.
+   */
+  async chunkAhead(inputs: DocumentInput[]): Promise<void> {
+    try {
+      const ids = inputs.map((input) => input.id ?? derivedId(input))
+      const existing = new Map((await this.store.getMany(ids)).map((document) => [document.id, document]))
+      await Promise.all(
+        inputs.map(async (input, index) => {
+          const id = ids[index] as string
+          if (this.#ahead.has(input) || describe(input, id, existing.get(id)).unchanged) return
+          this.#ahead.set(input, await this.chunker(input.text, this.chunking))
+        }),
+      )
+    } catch {
+      // Left to ingest(), which chunks what is missing and reports what fails.
+    }
+  }
 
   async ingest(input: DocumentInput, options: CallOptions): Promise<IngestResult> {
     const [result] = await this.ingestMany([input], options)
@@ -126,24 +156,53 @@ export class Ingestor {
     existing: StoredDocument | undefined,
     chunkText: typeof import('./chunker.js').chunkText,
   ) {
-    const source = input.source ?? ''
-    const title = input.title ?? titleOf(input.text, source)
-    const metadata = input.metadata ?? {}
-    const hash = textHash(input.text)
-    const unchanged =
-      existing &&
-      existing.textHash === hash &&
-      existing.title === title &&
-      existing.source === source &&
-      sameMetadata(existing.metadata, metadata)
-    const result: IngestResult | undefined = unchanged
-      ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
-      : undefined
-    const pieces = unchanged
+    const described = describe(input, id, existing)
+    const result: IngestResult | undefined =
+      described.unchanged && existing
+        ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
+        : undefined
+    const chunked = this.#ahead.get(input)
+    this.#ahead.delete(input)
+    const pieces = result
       ? []
-      : chunkText(input.text, this.chunking).map((piece) => ({ ...piece, hash: textHash(piece.text) }))
-    return { id, source, title, metadata, hash, existing, result, pieces }
+      : (chunked ?? chunkText(input.text, this.chunking)).map((piece) => ({
+          ...piece,
+          hash: textHash(piece.text),
+        }))
+    return { ...described, result, pieces }
   }
+}
+
+/** What a document will be stored as, and whether the store already holds exactly that. */
+function describe(input: DocumentInput, id: string, existing: StoredDocument | undefined) {
+  const source = input.source ?? ''
+  const title = input.title ?? titleOf(input.text, source)
+  const metadata = input.metadata ?? {}
+  const hash = textHash(input.text)
+  const unchanged =
+    existing !== undefined &&
+    existing.textHash === hash &&
+    existing.title === title &&
+    existing.source === source &&
+    sameMetadata(existing.metadata, metadata)
+  return { id, source, title, metadata, hash, existing, unchanged }
+}
+
+/** The last chunkLater() call queued: they run one at a time. */
+let laterTurn: Promise<unknown> = Promise.resolve()
+
+/**
+ * The default Chunker: in this thread, one document per turn of the event loop, so that the store's
+ * writes (native threads whose completions need this thread) go on between documents.
+ */
+function chunkLater(text: string, options: ChunkingOptions): Promise<TextChunk[]> {
+  const turn = laterTurn.then(async () => {
+    const { chunkText } = await loadChunker()
+    await new Promise((resolve) => setImmediate(resolve))
+    return chunkText(text, options)
+  })
+  laterTurn = turn.catch(() => {})
+  return turn
 }
 
 /** Without an id, the same source (else the same text) maps to the same document, so re-sending replaces. */

@@ -79,6 +79,48 @@ describe('ingestFiles', () => {
     expect(report.results.map((result) => result.id)).toEqual([`${FIXTURES}/page.html`])
   })
 
+  it('prepares each batch while the one before it is written, and writes the very inputs it prepared', async () => {
+    const events: string[] = []
+    const prepared = new Set<DocumentInput>()
+    let releaseFirstWrite!: () => void
+    const firstWriteHeld = new Promise<void>((resolve) => {
+      releaseFirstWrite = resolve
+    })
+    const ingest = async (inputs: DocumentInput[]): Promise<IngestResult[]> => {
+      const names = inputs.map((input) => input.source as string)
+      events.push(`write ${names.join(',')}`)
+      expect(inputs.every((input) => prepared.has(input))).toBe(true)
+      if (events.length === 2) await firstWriteHeld
+      events.push(`written ${names.join(',')}`)
+      return inputs.map((input) => ({
+        id: input.source as string,
+        status: 'created',
+        chunks: 1,
+        embedded: 0,
+        fromCache: 0,
+      }))
+    }
+    const prepare = async (inputs: DocumentInput[]) => {
+      for (const input of inputs) prepared.add(input)
+      events.push(`prepare ${inputs.map((input) => input.source).join(',')}`)
+      // The second batch is prepared while the first is still being written.
+      if (events.includes(`write ${FIXTURES}/guide.md`)) releaseFirstWrite()
+    }
+    const report = await ingestFiles([`${FIXTURES}/guide.md`, `${FIXTURES}/notes.txt`], ingest, {
+      batchSize: 1,
+      prepare,
+    })
+    expect(events).toEqual([
+      `prepare ${FIXTURES}/guide.md`,
+      `write ${FIXTURES}/guide.md`,
+      `prepare ${FIXTURES}/notes.txt`,
+      `written ${FIXTURES}/guide.md`,
+      `write ${FIXTURES}/notes.txt`,
+      `written ${FIXTURES}/notes.txt`,
+    ])
+    expect(report.failures).toEqual([])
+  })
+
   it('rejects naming a path that does not exist, before writing anything', async () => {
     const { ingest, batches } = recordingIngest()
     await expect(ingestFiles([`${FIXTURES}/missing.md`], ingest)).rejects.toThrow(
