@@ -116,6 +116,7 @@ export async function measureIngest(
       last = path
     },
   })
+  await ingestor.close()
   // Searchable: a keyword search finds the marker of the last file written.
   const hits = await store.searchKeyword(markers.get(resolve(last)) ?? 'missing', { topK: 5 })
   const elapsed = performance.now() - started

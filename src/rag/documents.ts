@@ -143,6 +143,7 @@ export class Documents {
   }
 
   async close(): Promise<void> {
+    await this.#ingestor.close()
     if (this.#opened)
       await this.#opened.then(
         () => this.#options.store.close(),

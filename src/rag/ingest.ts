@@ -1,5 +1,6 @@
 import { basename } from 'node:path'
 import type { CallOptions } from '../providers/provider.js'
+import { ChunkPool } from './chunk-pool.js'
 import type { ChunkingOptions, TextChunk } from './chunker.js'
 import { type EmbeddingCache, textHash } from './embedding-cache.js'
 import type { DocumentStore, Metadata, StoredChunk, StoredDocument } from './types.js'
@@ -23,20 +24,29 @@ export interface IngestResult {
   fromCache: number
 }
 
-/** Chunks a text off the caller's stack (another thread, or a later turn of the event loop). */
+/** Chunks a text off the main thread (ChunkPool), for chunkAhead(). */
 export type Chunker = (text: string, options: ChunkingOptions) => Promise<TextChunk[]>
 
 /** Puts documents into the store: chunk, embed through the cache, replace atomically. */
 export class Ingestor {
   /** Chunks made by chunkAhead(), taken (and forgotten) by the ingestion of the same input object. */
   readonly #ahead = new WeakMap<DocumentInput, TextChunk[]>()
+  /** Started by the first chunkAhead() without a `chunker`: a server that never bulk-loads starts no thread. */
+  #pool: ChunkPool | undefined
 
   constructor(
     private readonly store: DocumentStore,
     private readonly embeddings: EmbeddingCache | undefined,
     private readonly chunking: ChunkingOptions,
-    private readonly chunker: Chunker = chunkLater,
+    /** Where chunkAhead() chunks; by default worker threads (ChunkPool). */
+    private readonly chunker?: Chunker,
   ) {}
+
+  /** Stops the chunking threads, if any. */
+  async close(): Promise<void> {
+    await this.#pool?.close()
+    this.#pool = undefined
+  }
 
   /**
    * Chunks documents before their ingestion, so that a caller writing batch after batch (ingestFiles)
@@ -53,7 +63,7 @@ export class Ingestor {
         inputs.map(async (input, index) => {
           const id = ids[index] as string
           if (this.#ahead.has(input) || describe(input, id, existing.get(id)).unchanged) return
-          this.#ahead.set(input, await this.chunker(input.text, this.chunking))
+          this.#ahead.set(input, await this.#chunkOffThread(input.text))
         }),
       )
     } catch {
@@ -92,6 +102,12 @@ export class Ingestor {
       for (const [position, index] of round.entries()) results[index] = outcomes[position] as IngestResult
     }
     return results
+  }
+
+  #chunkOffThread(text: string): Promise<TextChunk[]> {
+    if (this.chunker) return this.chunker(text, this.chunking)
+    this.#pool ??= new ChunkPool()
+    return this.#pool.chunk(text, this.chunking)
   }
 
   /** A batch of distinct ids: one read of the existing documents, one embedding call, one store write. */
@@ -186,23 +202,6 @@ function describe(input: DocumentInput, id: string, existing: StoredDocument | u
     existing.source === source &&
     sameMetadata(existing.metadata, metadata)
   return { id, source, title, metadata, hash, existing, unchanged }
-}
-
-/** The last chunkLater() call queued: they run one at a time. */
-let laterTurn: Promise<unknown> = Promise.resolve()
-
-/**
- * The default Chunker: in this thread, one document per turn of the event loop, so that the store's
- * writes (native threads whose completions need this thread) go on between documents.
- */
-function chunkLater(text: string, options: ChunkingOptions): Promise<TextChunk[]> {
-  const turn = laterTurn.then(async () => {
-    const { chunkText } = await loadChunker()
-    await new Promise((resolve) => setImmediate(resolve))
-    return chunkText(text, options)
-  })
-  laterTurn = turn.catch(() => {})
-  return turn
 }
 
 /** Without an id, the same source (else the same text) maps to the same document, so re-sending replaces. */

@@ -25,6 +25,13 @@ function recordingChunker() {
 describe('Ingestor.chunkAhead', () => {
   let directory: string
   let store: InstanceType<typeof LanceStore>
+  const ingestors: Ingestor[] = []
+  /** An Ingestor closed after the test (its chunking threads stopped). */
+  const ingestorOf = (...args: ConstructorParameters<typeof Ingestor>) => {
+    const ingestor = new Ingestor(...args)
+    ingestors.push(ingestor)
+    return ingestor
+  }
 
   beforeEach(async () => {
     directory = await mkdtemp(join(tmpdir(), 'ingest-ahead-'))
@@ -32,13 +39,14 @@ describe('Ingestor.chunkAhead', () => {
     await store.open({ model: 'none', dimensions: 0 })
   })
   afterEach(async () => {
+    for (const ingestor of ingestors.splice(0)) await ingestor.close()
     await store.close()
     await rm(directory, { recursive: true, force: true })
   })
 
   it('stores the chunks made ahead, without chunking the document again', async () => {
     const { chunker, texts } = recordingChunker()
-    const ingestor = new Ingestor(store, undefined, CHUNKING, chunker)
+    const ingestor = ingestorOf(store, undefined, CHUNKING, chunker)
     const input: DocumentInput = { id: 'bread', text: 'Sourdough rises with wild yeast.' }
     await ingestor.chunkAhead([input])
     const [result] = await ingestor.ingestMany([input], call)
@@ -51,7 +59,7 @@ describe('Ingestor.chunkAhead', () => {
 
   it('leaves alone a document the store holds unchanged', async () => {
     const { chunker, texts } = recordingChunker()
-    const ingestor = new Ingestor(store, undefined, CHUNKING, chunker)
+    const ingestor = ingestorOf(store, undefined, CHUNKING, chunker)
     await ingestor.ingestMany([{ id: 'bread', text: 'Sourdough rises.' }], call)
     await ingestor.chunkAhead([
       { id: 'bread', text: 'Sourdough rises.' },
@@ -64,24 +72,25 @@ describe('Ingestor.chunkAhead', () => {
     const failing = async (): Promise<TextChunk[]> => {
       throw new Error('the chunking thread died')
     }
-    const ingestor = new Ingestor(store, undefined, CHUNKING, failing)
+    const ingestor = ingestorOf(store, undefined, CHUNKING, failing)
     const good: DocumentInput = { id: 'bread', text: 'Sourdough rises with wild yeast.' }
     await expect(ingestor.chunkAhead([good])).resolves.toBeUndefined()
     await ingestor.ingestMany([good], call)
     expect((await store.chunks('bread')).map((chunk) => chunk.text)).toEqual([good.text])
 
-    // gpt-tokenizer refuses special tokens in text: the same error with or without chunking ahead.
+    // gpt-tokenizer refuses special tokens in text: the same error with or without chunking ahead in
+    // worker threads (the default chunker).
     const special: DocumentInput = { id: 'special', text: 'End here <|endoftext|> and go on.' }
-    const plain = new Ingestor(store, undefined, CHUNKING)
+    const plain = ingestorOf(store, undefined, CHUNKING)
     const expected = await plain.ingestMany([special], call).catch((error: Error) => error.message)
     expect(expected).toMatch(/special token/)
-    const ahead = new Ingestor(store, undefined, CHUNKING)
+    const ahead = ingestorOf(store, undefined, CHUNKING)
     await ahead.chunkAhead([special])
     await expect(ahead.ingestMany([special], call)).rejects.toThrow(expected as string)
   })
 
   it('re-ingests a changed document chunked ahead in place of its old chunks', async () => {
-    const ingestor = new Ingestor(store, undefined, { maxTokens: 16, overlapTokens: 0 })
+    const ingestor = ingestorOf(store, undefined, { maxTokens: 16, overlapTokens: 0 })
     const long = Array.from({ length: 12 }, (_, index) => `Sentence ${index} is here.`).join(' ')
     await ingestor.ingestMany([{ id: 'doc', text: long }], call)
     expect((await store.chunks('doc')).length).toBeGreaterThan(2)
