@@ -1,5 +1,5 @@
 import { countTokens } from 'gpt-tokenizer'
-import { joinedTokens, type Measured, measure } from './joined-tokens.js'
+import { joinedTokens, type Measured, measure, TextTokens } from './joined-tokens.js'
 
 export interface ChunkingOptions {
   /** Largest chunk, in tokens (o200k, the GPT-4o/GPT-5 encoding). */
@@ -28,6 +28,7 @@ interface Piece {
 
 const HEADING = /^(#{1,6})\s+(.+?)\s*#*\s*$/
 const FENCE = /^\s*(```|~~~)/
+const WHITE_SPACE = /\s/
 const sentences = new Intl.Segmenter('en', { granularity: 'sentence' })
 
 /**
@@ -138,54 +139,70 @@ class TokenCounter {
 }
 
 function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
+  // Every piece is a slice of the text: counted from one pass over it (TextTokens), not one by one.
+  const words = new TextTokens(text)
   const pieces: Piece[] = []
   const headings: string[] = []
-  let paragraph: string[] = []
-  let fence: string[] | undefined
+  /** Where the open paragraph's lines start and end in `text`; start -1: none open. */
+  let paragraph = { start: -1, end: -1 }
+  let fence: { line: string; start: number }[] | undefined
 
-  /** Adds a piece, cut to fit when it alone is too long; `count` is its token count when already known. */
-  const add = (pieceText: string, startsBlock: boolean, count = countTokens(pieceText)) => {
+  /** Adds text.slice(start, end), cut to fit when it alone is too long; `count` when already known. */
+  const add = (start: number, end: number, startsBlock: boolean, count = words.count(start, end)) => {
     // Leave room for the heading path the chunk will start with.
     const room = Math.max(8, budget - tokens.ofHeadings(headings) - 4)
-    const parts = count <= room ? [{ text: pieceText, count }] : splitToBudget(pieceText, room)
+    const parts =
+      count <= room
+        ? [{ text: text.slice(start, end), count, measured: words.measure(start, end) }]
+        : splitToBudget(text.slice(start, end), room).map((part) => ({
+            ...part,
+            measured: measure(part.text, part.count),
+          }))
     for (const [index, part] of parts.entries()) {
       pieces.push({
         text: part.text,
         tokens: part.count,
-        measured: measure(part.text, part.count),
+        measured: part.measured,
         headings: [...headings],
         startsBlock: startsBlock && index === 0,
       })
     }
   }
+  /** Adds text.slice(start, end) without its surrounding white space, if anything is left. */
+  const addTrimmed = (start: number, end: number, startsBlock: boolean): boolean => {
+    const [from, to] = trimmed(text, start, end)
+    if (from === to) return false
+    add(from, to, startsBlock)
+    return true
+  }
   const flushParagraph = () => {
-    const joined = paragraph.join('\n').trim()
-    paragraph = []
-    if (joined === '') return
-    const count = countTokens(joined)
-    if (count <= budget) return add(joined, true, count)
+    const [start, end] = trimmed(text, paragraph.start, paragraph.end)
+    paragraph = { start: -1, end: -1 }
+    if (start >= end) return
+    const count = words.count(start, end)
+    if (count <= budget) return add(start, end, true, count)
     let first = true
-    for (const { segment } of sentences.segment(joined)) {
-      if (segment.trim() === '') continue
-      add(segment.trim(), first)
-      first = false
+    for (const { segment, index } of sentences.segment(text.slice(start, end))) {
+      if (addTrimmed(start + index, start + index + segment.length, first)) first = false
     }
   }
-  const flushFence = (lines: string[]) => {
-    const block = lines.join('\n')
-    const count = countTokens(block)
-    if (count <= budget) return add(block, true, count)
+  const flushFence = (lines: { line: string; start: number }[]) => {
+    const start = lines[0]?.start ?? 0
+    const last = lines.at(-1) ?? { line: '', start }
+    const count = words.count(start, last.start + last.line.length)
+    if (count <= budget) return add(start, last.start + last.line.length, true, count)
     // A long code block splits between lines, never inside one unless a single line is too long.
-    let first = true
-    for (const line of lines) {
-      add(line, first)
-      first = false
+    for (const [index, { line, start: lineStart }] of lines.entries()) {
+      add(lineStart, lineStart + line.length, index === 0)
     }
   }
 
+  let lineStart = 0
   for (const line of text.split('\n')) {
+    const start = lineStart
+    lineStart += line.length + 1
     if (fence) {
-      fence.push(line)
+      fence.push({ line, start })
       if (FENCE.test(line)) {
         flushFence(fence)
         fence = undefined
@@ -194,7 +211,7 @@ function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
     }
     if (FENCE.test(line)) {
       flushParagraph()
-      fence = [line]
+      fence = [{ line, start }]
       continue
     }
     const heading = HEADING.exec(line)
@@ -202,7 +219,7 @@ function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
       flushParagraph()
       const level = heading[1]?.length ?? 1
       headings.length = Math.min(headings.length, level - 1)
-      add(line.trim(), true)
+      addTrimmed(start, start + line.length, true)
       headings[level - 1] = (heading[2] ?? '').trim()
       // Keep the heading line with the section it opens.
       const last = pieces.at(-1)
@@ -210,11 +227,20 @@ function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
       continue
     }
     if (line.trim() === '') flushParagraph()
-    else paragraph.push(line)
+    else paragraph = { start: paragraph.start === -1 ? start : paragraph.start, end: start + line.length }
   }
   if (fence) flushFence(fence)
   flushParagraph()
   return pieces
+}
+
+/** [start, end) without the white space at either end (as String.prototype.trim). */
+function trimmed(text: string, start: number, end: number): [number, number] {
+  let from = start
+  let to = end
+  while (from < to && WHITE_SPACE.test(text[from] as string)) from++
+  while (to > from && WHITE_SPACE.test(text[to - 1] as string)) to--
+  return [from, to]
 }
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { countTokens } from 'gpt-tokenizer'
 import { describe, expect, it } from 'vitest'
-import { joinedTokens, measure } from '../../src/rag/joined-tokens.js'
+import { joinedTokens, measure, TextTokens } from '../../src/rag/joined-tokens.js'
 
 /**
  * Fragments chosen to meet at the joins in every way o200k's word split cares about: letters of each
@@ -62,6 +62,34 @@ describe('joined token counts', () => {
       }),
       { numRuns: 3_000 },
     )
+  })
+
+  it('count any slice of a text as countTokens counts the slice alone', () => {
+    const document = fc
+      .array(fc.record({ text, separator }), { minLength: 1, maxLength: 8 })
+      .map((pieces) => pieces.map((piece) => piece.separator + piece.text).join(''))
+    const sliced = document.chain((whole) =>
+      fc.tuple(fc.constant(whole), fc.nat(whole.length), fc.nat(whole.length)),
+    )
+    fc.assert(
+      fc.property(sliced, ([whole, a, b]) => {
+        const [start, end] = a <= b ? [a, b] : [b, a]
+        const slice = whole.slice(start, end)
+        const measured = new TextTokens(whole).measure(start, end)
+        expect(measured.tokens).toBe(countTokens(slice))
+        expect(measured.text).toBe(slice)
+        expect(measured.headTokens).toBe(countTokens(measured.head))
+        expect(measured.tailTokens).toBe(countTokens(measured.tail))
+      }),
+      { numRuns: 3_000 },
+    )
+  })
+
+  it('counts a text holding a special token slice by slice, refusing the token as countTokens does', () => {
+    const whole = 'Before <|endoftext|> after, and more words.'
+    const tokens = new TextTokens(whole)
+    expect(tokens.count(0, 6)).toBe(countTokens('Before'))
+    expect(() => tokens.count(0, whole.length)).toThrow(/special token/)
   })
 
   it('equal countTokens on prose joined by spaces and blank lines', () => {
