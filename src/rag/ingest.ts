@@ -117,7 +117,10 @@ export class Ingestor {
     options: CallOptions,
   ): Promise<IngestResult[]> {
     const existing = new Map((await this.store.getMany(ids)).map((document) => [document.id, document]))
-    const { chunkText } = await loadChunker()
+    // Not loaded (nor its tokenizer tables) in a process whose documents were all chunked ahead.
+    const { chunkText } = inputs.every((input) => this.#ahead.has(input))
+      ? { chunkText: notLoaded }
+      : await loadChunker()
     const prepared = inputs.map((input, index) =>
       this.#prepare(input, ids[index] as string, existing.get(ids[index] as string), chunkText),
     )
@@ -211,6 +214,10 @@ function describe(input: DocumentInput, id: string, existing: StoredDocument | u
  * (event-loop delay with 2,000 open streams, BENCHMARKS.md).
  */
 const loadChunker = () => import('./chunker.js')
+
+const notLoaded: typeof import('./chunker.js').chunkText = () => {
+  throw new Error('chunker used without loading it')
+}
 
 export function derivedId(input: Pick<DocumentInput, 'source' | 'text'>): string {
   return `doc_${textHash(input.source ? `source:${input.source}` : `text:${input.text}`).slice(0, 24)}`
