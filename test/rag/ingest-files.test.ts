@@ -4,6 +4,16 @@ import { ingestFiles } from '../../src/rag/ingest-files.js'
 
 const FIXTURES = 'test/fixtures/ingest'
 
+/** What a store answers for documents it created: one chunk each, named by their source. */
+const createdResults = (inputs: DocumentInput[]): IngestResult[] =>
+  inputs.map((input) => ({
+    id: input.source as string,
+    status: 'created',
+    chunks: 1,
+    embedded: 0,
+    fromCache: 0,
+  }))
+
 /** An `ingest` that records its batches, answers `created` for each document, and counts calls in flight. */
 function recordingIngest(refuse: (inputs: DocumentInput[]) => boolean = () => false) {
   const batches: string[][] = []
@@ -17,13 +27,7 @@ function recordingIngest(refuse: (inputs: DocumentInput[]) => boolean = () => fa
     inFlight--
     batches.push(inputs.map((input) => input.source as string))
     if (refuse(inputs)) throw new Error('the store is read-only')
-    return inputs.map((input) => ({
-      id: input.source as string,
-      status: 'created',
-      chunks: 1,
-      embedded: 0,
-      fromCache: 0,
-    }))
+    return createdResults(inputs)
   }
   return { ingest, batches, mostInFlight: () => mostInFlight }
 }
@@ -92,13 +96,7 @@ describe('ingestFiles', () => {
       expect(inputs.every((input) => prepared.has(input))).toBe(true)
       if (events.length === 2) await firstWriteHeld
       events.push(`written ${names.join(',')}`)
-      return inputs.map((input) => ({
-        id: input.source as string,
-        status: 'created',
-        chunks: 1,
-        embedded: 0,
-        fromCache: 0,
-      }))
+      return createdResults(inputs)
     }
     const prepare = async (inputs: DocumentInput[]) => {
       for (const input of inputs) prepared.add(input)

@@ -62,22 +62,26 @@ describe('LanceDB index maintenance', () => {
   })
 })
 
-describe('LanceDB writes and other processes', () => {
-  let directory: string
-  const opened: { close(): unknown }[] = []
-
+/** A new folder for each test, and what the test opened there closed, last first, before it is removed. */
+function useFolder(prefix: string) {
+  const folder = { directory: '', opened: [] as { close(): unknown }[] }
   beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'lance-writes-'))
+    folder.directory = await mkdtemp(join(tmpdir(), prefix))
   })
   afterEach(async () => {
-    for (const resource of opened.splice(0).reverse()) await resource.close()
-    await rm(directory, { recursive: true, force: true })
+    for (const resource of folder.opened.splice(0).reverse()) await resource.close()
+    await rm(folder.directory, { recursive: true, force: true })
   })
+  return folder
+}
+
+describe('LanceDB writes and other processes', () => {
+  const folder = useFolder('lance-writes-')
 
   async function openStore(options: { readConsistencyMs?: number } = {}) {
-    const store = new LanceStore({ directory, maintenanceDelayMs: 0, ...options })
+    const store = new LanceStore({ directory: folder.directory, maintenanceDelayMs: 0, ...options })
     await store.open({ model: 'none', dimensions: 0 })
-    opened.push(store)
+    folder.opened.push(store)
     return store
   }
 
@@ -85,10 +89,10 @@ describe('LanceDB writes and other processes', () => {
     const store = await openStore()
     const { document, chunks } = makeDocument('bread', ['Sourdough bread rises with wild yeast.'])
     await store.upsert(document, chunks)
-    const connection = await lancedb.connect(directory)
-    opened.push(connection)
+    const connection = await lancedb.connect(folder.directory)
+    folder.opened.push(connection)
     const tables = await Promise.all(['documents', 'chunks'].map((name) => connection.openTable(name)))
-    opened.push(...tables)
+    folder.opened.push(...tables)
     const versions = async () => {
       for (const table of tables) await table.checkoutLatest()
       return Promise.all(tables.map((table) => table.version()))
@@ -123,28 +127,21 @@ describe('LanceDB writes and other processes', () => {
 })
 
 describe('LanceDB appends new documents instead of merging them', () => {
-  let directory: string
-  const opened: { close(): unknown }[] = []
-
-  beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'lance-append-'))
-  })
-  afterEach(async () => {
+  const folder = useFolder('lance-append-')
+  afterEach(() => {
     vi.restoreAllMocks()
-    for (const resource of opened.splice(0).reverse()) await resource.close()
-    await rm(directory, { recursive: true, force: true })
   })
 
   /** A store, its chunks table seen from outside, and spies on every table's add() and mergeInsert(). */
   async function setUp() {
     // Reads the folder's latest version on every read: the last test changes it from outside.
-    const store = new LanceStore({ directory, maintenanceDelayMs: 0, readConsistencyMs: 0 })
+    const store = new LanceStore({ directory: folder.directory, maintenanceDelayMs: 0, readConsistencyMs: 0 })
     await store.open({ model: 'none', dimensions: 0 })
-    opened.push(store)
-    const connection = await lancedb.connect(directory)
-    opened.push(connection)
+    folder.opened.push(store)
+    const connection = await lancedb.connect(folder.directory)
+    folder.opened.push(connection)
     const chunks = await connection.openTable('chunks')
-    opened.push(chunks)
+    folder.opened.push(chunks)
     // One class behind every table, the store's included.
     const tableClass = Object.getPrototypeOf(chunks)
     const add = vi.spyOn(tableClass, 'add')
@@ -179,8 +176,8 @@ describe('LanceDB appends new documents instead of merging them', () => {
     const { chunks, add, write } = await setUp()
     // The chunk commit of a write whose document commit never happened.
     await write('bread', ['orphan one', 'orphan two'])
-    const documents = await (await lancedb.connect(directory)).openTable('documents')
-    opened.push(documents)
+    const documents = await (await lancedb.connect(folder.directory)).openTable('documents')
+    folder.opened.push(documents)
     await documents.delete("id = 'bread'")
     add.mockClear()
     await write('bread', ['kept one', 'kept two'])
