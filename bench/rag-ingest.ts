@@ -109,11 +109,14 @@ export async function measureIngest(
   const cpu = process.cpuUsage()
   const { failures } = await ingestFiles([corpus], (inputs) => ingestor.ingestMany(inputs, call), {
     ...(process.env.RAG_INGEST_BATCH ? { batchSize: Number(process.env.RAG_INGEST_BATCH) } : {}),
+    // As the CLI: the next batch is chunked while the store writes this one.
+    prepare: (inputs) => ingestor.chunkAhead(inputs),
     onResult: (result, path) => {
       chunks += result.chunks
       last = path
     },
   })
+  await ingestor.close()
   // Searchable: a keyword search finds the marker of the last file written.
   const hits = await store.searchKeyword(markers.get(resolve(last)) ?? 'missing', { topK: 5 })
   const elapsed = performance.now() - started

@@ -53,7 +53,10 @@ const started = performance.now()
 const { paths, url, key } = commandLine()
 
 /** ingestFiles with a progress bar on a terminal, else a line per file stored. */
-async function run(store: StoreBatch): Promise<IngestFilesReport> {
+async function run(
+  store: StoreBatch,
+  prepare?: (documents: DocumentInput[]) => Promise<void>,
+): Promise<IngestFilesReport> {
   const interactive = process.stderr.isTTY
   const bar = new SingleBar({
     format: 'ingesting |{bar}| {value}/{total} files  {file}',
@@ -71,6 +74,7 @@ async function run(store: StoreBatch): Promise<IngestFilesReport> {
         console.error(`${result.status.padEnd(9)} ${path} (${result.chunks} chunks${shown})`)
       },
       stopsRun: (error) => error instanceof StopIngestion,
+      ...(prepare ? { prepare } : {}),
     })
   } finally {
     if (interactive) bar.stop()
@@ -109,7 +113,8 @@ async function intoStore(config: Config): Promise<{ run: IngestFilesReport; line
   const store: StoreBatch = (documents) => app.documents.ingest(documents, call)
   try {
     await app.documents.ready()
-    const report = await run(store)
+    // The next batch is chunked while the store writes this one.
+    const report = await run(store, (documents) => app.documents.chunkAhead(documents))
     const model = config.embedding
       ? ` with ${config.embedding.provider}:${config.embedding.model}`
       : ' (no embedding model: keyword search only)'

@@ -1,4 +1,5 @@
 import { countTokens } from 'gpt-tokenizer'
+import { joinedTokens, type Measured, measure, TextTokens } from './joined-tokens.js'
 
 export interface ChunkingOptions {
   /** Largest chunk, in tokens (o200k, the GPT-4o/GPT-5 encoding). */
@@ -17,6 +18,8 @@ export interface TextChunk {
 interface Piece {
   text: string
   tokens: number
+  /** Its tokens and the words at its ends, to count a chunk without encoding it again. */
+  measured: Measured
   /** Headings above this piece, outermost first. */
   headings: string[]
   /** Whether a blank line (rather than a space) separates it from the previous piece. */
@@ -25,6 +28,7 @@ interface Piece {
 
 const HEADING = /^(#{1,6})\s+(.+?)\s*#*\s*$/
 const FENCE = /^\s*(```|~~~)/
+const WHITE_SPACE = /\s/
 const sentences = new Intl.Segmenter('en', { granularity: 'sentence' })
 
 /**
@@ -44,17 +48,15 @@ export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
   let currentTokens = 0
 
   const emit = () => {
-    // Token counts do not add up exactly across piece boundaries: check the real text, and move
-    // trailing pieces on to the next chunk until it fits.
+    // Token counts do not add up exactly across piece boundaries: count the real text (only the words
+    // at the joins are encoded again), and move trailing pieces on to the next chunk until it fits.
     let take = current.length
-    let chunk = render(current)
-    let chunkTokens = countTokens(chunk)
+    let chunkTokens = tokensOfChunk(current, tokens)
     while (take > carried + 1 && chunkTokens > budget) {
       take--
-      chunk = render(current.slice(0, take))
-      chunkTokens = countTokens(chunk)
+      chunkTokens = tokensOfChunk(current.slice(0, take), tokens)
     }
-    chunks.push({ text: chunk, tokenCount: chunkTokens })
+    chunks.push({ text: render(current.slice(0, take)), tokenCount: chunkTokens })
     const emitted = current.slice(0, take)
     const rest = current.slice(take)
     const next = rest[0]?.headings
@@ -93,8 +95,24 @@ export function chunkText(text: string, options: ChunkingOptions): TextChunk[] {
 
 function render(pieces: Piece[]): string {
   const body = joinPieces(pieces)
-  const path = pieces[0]?.headings ?? []
-  return path.length > 0 && !body.startsWith('#') ? `${path.join(' > ')}\n\n${body}` : body
+  return hasPathLine(pieces) ? `${pieces[0]?.headings.join(' > ')}\n\n${body}` : body
+}
+
+/** A chunk opens with its heading path unless it opens with a heading line. */
+function hasPathLine(pieces: Piece[]): boolean {
+  const first = pieces[0]
+  return first !== undefined && first.headings.length > 0 && !first.text.startsWith('#')
+}
+
+/** countTokens(render(pieces)), from the pieces' counts. */
+function tokensOfChunk(pieces: Piece[], tokens: TokenCounter): number {
+  const parts = pieces.map((piece) => ({ measured: piece.measured, separator: separatorOf(piece) }))
+  if (hasPathLine(pieces)) {
+    const path = tokens.measuredPath(pieces[0]?.headings ?? [])
+    parts.unshift({ measured: path, separator: '' })
+    parts[1] = { ...(parts[1] as (typeof parts)[number]), separator: '\n\n' }
+  }
+  return joinedTokens(parts)
 }
 
 /**
@@ -102,69 +120,89 @@ function render(pieces: Piece[]): string {
  * counted once, and the heading paths, which repeat for every piece of a section, once per path.
  */
 class TokenCounter {
-  readonly #headingPaths = new Map<string, number>()
+  readonly #headingPaths = new Map<string, Measured>()
 
   /** Tokens the heading path takes at the start of a chunk (`A > B` and a blank line); 0 without one. */
   ofHeadings(headings: string[]): number {
-    if (headings.length === 0) return 0
+    return headings.length === 0 ? 0 : this.measuredPath(headings).tokens + 2
+  }
+
+  measuredPath(headings: string[]): Measured {
     const path = headings.join(' > ')
-    let count = this.#headingPaths.get(path)
-    if (count === undefined) {
-      count = countTokens(path) + 2
-      this.#headingPaths.set(path, count)
+    let measured = this.#headingPaths.get(path)
+    if (measured === undefined) {
+      measured = measure(path)
+      this.#headingPaths.set(path, measured)
     }
-    return count
+    return measured
   }
 }
 
 function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
+  // Every piece is a slice of the text: counted from one pass over it (TextTokens), not one by one.
+  const words = new TextTokens(text)
   const pieces: Piece[] = []
   const headings: string[] = []
-  let paragraph: string[] = []
-  let fence: string[] | undefined
+  /** Where the open paragraph's lines start and end in `text`; start -1: none open. */
+  let paragraph = { start: -1, end: -1 }
+  let fence: { line: string; start: number }[] | undefined
 
-  /** Adds a piece, cut to fit when it alone is too long; `count` is its token count when already known. */
-  const add = (pieceText: string, startsBlock: boolean, count = countTokens(pieceText)) => {
+  /** Adds text.slice(start, end), cut to fit when it alone is too long; `count` when already known. */
+  const add = (start: number, end: number, startsBlock: boolean, count = words.count(start, end)) => {
     // Leave room for the heading path the chunk will start with.
     const room = Math.max(8, budget - tokens.ofHeadings(headings) - 4)
-    const parts = count <= room ? [{ text: pieceText, count }] : splitToBudget(pieceText, room)
+    const parts =
+      count <= room
+        ? [{ text: text.slice(start, end), count, measured: words.measure(start, end) }]
+        : splitToBudget(text.slice(start, end), room).map((part) => ({
+            ...part,
+            measured: measure(part.text, part.count),
+          }))
     for (const [index, part] of parts.entries()) {
       pieces.push({
         text: part.text,
         tokens: part.count,
+        measured: part.measured,
         headings: [...headings],
         startsBlock: startsBlock && index === 0,
       })
     }
   }
+  /** Adds text.slice(start, end) without its surrounding white space, if anything is left. */
+  const addTrimmed = (start: number, end: number, startsBlock: boolean): boolean => {
+    const [from, to] = trimmed(text, start, end)
+    if (from === to) return false
+    add(from, to, startsBlock)
+    return true
+  }
   const flushParagraph = () => {
-    const joined = paragraph.join('\n').trim()
-    paragraph = []
-    if (joined === '') return
-    const count = countTokens(joined)
-    if (count <= budget) return add(joined, true, count)
+    const [start, end] = trimmed(text, paragraph.start, paragraph.end)
+    paragraph = { start: -1, end: -1 }
+    if (start >= end) return
+    const count = words.count(start, end)
+    if (count <= budget) return add(start, end, true, count)
     let first = true
-    for (const { segment } of sentences.segment(joined)) {
-      if (segment.trim() === '') continue
-      add(segment.trim(), first)
-      first = false
+    for (const { segment, index } of sentences.segment(text.slice(start, end))) {
+      if (addTrimmed(start + index, start + index + segment.length, first)) first = false
     }
   }
-  const flushFence = (lines: string[]) => {
-    const block = lines.join('\n')
-    const count = countTokens(block)
-    if (count <= budget) return add(block, true, count)
+  const flushFence = (lines: { line: string; start: number }[]) => {
+    const start = lines[0]?.start ?? 0
+    const last = lines.at(-1) ?? { line: '', start }
+    const count = words.count(start, last.start + last.line.length)
+    if (count <= budget) return add(start, last.start + last.line.length, true, count)
     // A long code block splits between lines, never inside one unless a single line is too long.
-    let first = true
-    for (const line of lines) {
-      add(line, first)
-      first = false
+    for (const [index, { line, start: lineStart }] of lines.entries()) {
+      add(lineStart, lineStart + line.length, index === 0)
     }
   }
 
+  let lineStart = 0
   for (const line of text.split('\n')) {
+    const start = lineStart
+    lineStart += line.length + 1
     if (fence) {
-      fence.push(line)
+      fence.push({ line, start })
       if (FENCE.test(line)) {
         flushFence(fence)
         fence = undefined
@@ -173,7 +211,7 @@ function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
     }
     if (FENCE.test(line)) {
       flushParagraph()
-      fence = [line]
+      fence = [{ line, start }]
       continue
     }
     const heading = HEADING.exec(line)
@@ -181,7 +219,7 @@ function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
       flushParagraph()
       const level = heading[1]?.length ?? 1
       headings.length = Math.min(headings.length, level - 1)
-      add(line.trim(), true)
+      addTrimmed(start, start + line.length, true)
       headings[level - 1] = (heading[2] ?? '').trim()
       // Keep the heading line with the section it opens.
       const last = pieces.at(-1)
@@ -189,11 +227,20 @@ function toPieces(text: string, budget: number, tokens: TokenCounter): Piece[] {
       continue
     }
     if (line.trim() === '') flushParagraph()
-    else paragraph.push(line)
+    else paragraph = { start: paragraph.start === -1 ? start : paragraph.start, end: start + line.length }
   }
   if (fence) flushFence(fence)
   flushParagraph()
   return pieces
+}
+
+/** [start, end) without the white space at either end (as String.prototype.trim). */
+function trimmed(text: string, start: number, end: number): [number, number] {
+  let from = start
+  let to = end
+  while (from < to && WHITE_SPACE.test(text[from] as string)) from++
+  while (to > from && WHITE_SPACE.test(text[to - 1] as string)) to--
+  return [from, to]
 }
 
 /**
@@ -227,11 +274,13 @@ function splitToBudget(text: string, budget: number): { text: string; count: num
 function joinPieces(pieces: Piece[]): string {
   let text = ''
   for (const [index, piece] of pieces.entries()) {
-    if (index > 0) text += piece.startsBlock ? '\n\n' : ' '
+    if (index > 0) text += separatorOf(piece)
     text += piece.text
   }
   return text
 }
+
+const separatorOf = (piece: Piece) => (piece.startsBlock ? '\n\n' : ' ')
 
 function sameHeadings(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((heading, index) => heading === b[index])

@@ -71,6 +71,14 @@ export class Documents {
     })
   }
 
+  /** Chunks documents before ingest() takes them (Ingestor.chunkAhead: bulk loads); never rejects. */
+  async chunkAhead(documents: DocumentInput[]): Promise<void> {
+    await this.ready().then(
+      () => this.#ingestor.chunkAhead(documents),
+      () => {},
+    )
+  }
+
   list(offset: number, limit: number): Promise<Page<StoredDocument>> {
     return this.#measured('list', async () => {
       await this.ready()
@@ -135,6 +143,7 @@ export class Documents {
   }
 
   async close(): Promise<void> {
+    await this.#ingestor.close()
     if (this.#opened)
       await this.#opened.then(
         () => this.#options.store.close(),

@@ -21,6 +21,11 @@ export interface IngestFilesOptions {
   onFile?: (path: string) => void
   /** After its batch is written, for each file that was, with the encoding a text file was read in. */
   onResult?: (result: IngestResult, path: string, encoding: string | undefined) => void
+  /**
+   * Work to do on a batch before its turn to be written, while the batch before it is written (e.g.
+   * Ingestor.chunkAhead); awaited before the batch's `ingest`, and must not reject.
+   */
+  prepare?: (inputs: DocumentInput[]) => Promise<void>
   /** True for an error of `ingest` that ends the run (ingestFiles rejects with it), not only the batch. */
   stopsRun?: (error: unknown) => boolean
 }
@@ -81,13 +86,17 @@ export async function ingestFiles(
   }
   const files = await collectFiles(paths)
   options.onFiles?.(files.length)
-  // The next batch's files are read and parsed, all at once, while the store writes the one before:
-  // one write at a time, in file order.
+  // The next batch's files are read, parsed and prepared while the store writes the one before: one
+  // write at a time, in file order.
   let writing = Promise.resolve()
   for (let start = 0; start < files.length; start += batchSize) {
-    const parsed = await Promise.all(files.slice(start, start + batchSize).map(read))
+    const parsed = (await Promise.all(files.slice(start, start + batchSize).map(read))).filter(
+      (entry) => entry !== undefined,
+    )
+    const prepared = options.prepare?.(parsed.map((entry) => entry.input))
     await writing
-    writing = write(parsed.filter((entry) => entry !== undefined))
+    await prepared
+    writing = write(parsed)
     // Handled here too: a run-ending rejection must not count as unhandled while the next batch parses.
     writing.catch(() => {})
   }

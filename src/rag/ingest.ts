@@ -1,6 +1,7 @@
 import { basename } from 'node:path'
 import type { CallOptions } from '../providers/provider.js'
-import type { ChunkingOptions } from './chunker.js'
+import { ChunkPool } from './chunk-pool.js'
+import type { ChunkingOptions, TextChunk } from './chunker.js'
 import { type EmbeddingCache, textHash } from './embedding-cache.js'
 import type { DocumentStore, Metadata, StoredChunk, StoredDocument } from './types.js'
 
@@ -23,13 +24,52 @@ export interface IngestResult {
   fromCache: number
 }
 
+/** Chunks a text off the main thread (ChunkPool), for chunkAhead(). */
+export type Chunker = (text: string, options: ChunkingOptions) => Promise<TextChunk[]>
+
 /** Puts documents into the store: chunk, embed through the cache, replace atomically. */
 export class Ingestor {
+  /** Chunks made by chunkAhead(), taken (and forgotten) by the ingestion of the same input object. */
+  readonly #ahead = new WeakMap<DocumentInput, TextChunk[]>()
+  /** Started by the first chunkAhead() without a `chunker`: a server that never bulk-loads starts no thread. */
+  #pool: ChunkPool | undefined
+
   constructor(
     private readonly store: DocumentStore,
     private readonly embeddings: EmbeddingCache | undefined,
     private readonly chunking: ChunkingOptions,
+    /** Where chunkAhead() chunks; by default worker threads (ChunkPool). */
+    private readonly chunker?: Chunker,
   ) {}
+
+  /** Stops the chunking threads, if any. */
+  async close(): Promise<void> {
+    await this.#pool?.close()
+    this.#pool = undefined
+  }
+
+  /**
+   * Chunks documents before their ingestion, so that a caller writing batch after batch (ingestFiles)
+   * chunks the next batch while the store writes this one. Only what ingestion would chunk: documents the
+   * store holds unchanged are skipped. Chunks depend on the text alone, so a store changed meanwhile
+   * changes nothing: ingest() still decides, inside its write, what to write. Never rejects: a document
+   * that fails to chunk is chunked again by ingest(), which reports the error as it always did.
+   */
+  async chunkAhead(inputs: DocumentInput[]): Promise<void> {
+    try {
+      const ids = inputs.map((input) => input.id ?? derivedId(input))
+      const existing = new Map((await this.store.getMany(ids)).map((document) => [document.id, document]))
+      await Promise.all(
+        inputs.map(async (input, index) => {
+          const id = ids[index] as string
+          if (this.#ahead.has(input) || describe(input, id, existing.get(id)).unchanged) return
+          this.#ahead.set(input, await this.#chunkOffThread(input.text))
+        }),
+      )
+    } catch {
+      // Left to ingest(), which chunks what is missing and reports what fails.
+    }
+  }
 
   async ingest(input: DocumentInput, options: CallOptions): Promise<IngestResult> {
     const [result] = await this.ingestMany([input], options)
@@ -64,6 +104,12 @@ export class Ingestor {
     return results
   }
 
+  #chunkOffThread(text: string): Promise<TextChunk[]> {
+    if (this.chunker) return this.chunker(text, this.chunking)
+    this.#pool ??= new ChunkPool()
+    return this.#pool.chunk(text, this.chunking)
+  }
+
   /** A batch of distinct ids: one read of the existing documents, one embedding call, one store write. */
   async #ingestDistinct(
     inputs: DocumentInput[],
@@ -71,7 +117,10 @@ export class Ingestor {
     options: CallOptions,
   ): Promise<IngestResult[]> {
     const existing = new Map((await this.store.getMany(ids)).map((document) => [document.id, document]))
-    const { chunkText } = await loadChunker()
+    // Not loaded (nor its tokenizer tables) in a process whose documents were all chunked ahead.
+    const { chunkText } = inputs.every((input) => this.#ahead.has(input))
+      ? { chunkText: notLoaded }
+      : await loadChunker()
     const prepared = inputs.map((input, index) =>
       this.#prepare(input, ids[index] as string, existing.get(ids[index] as string), chunkText),
     )
@@ -126,24 +175,36 @@ export class Ingestor {
     existing: StoredDocument | undefined,
     chunkText: typeof import('./chunker.js').chunkText,
   ) {
-    const source = input.source ?? ''
-    const title = input.title ?? titleOf(input.text, source)
-    const metadata = input.metadata ?? {}
-    const hash = textHash(input.text)
-    const unchanged =
-      existing &&
-      existing.textHash === hash &&
-      existing.title === title &&
-      existing.source === source &&
-      sameMetadata(existing.metadata, metadata)
-    const result: IngestResult | undefined = unchanged
-      ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
-      : undefined
-    const pieces = unchanged
+    const described = describe(input, id, existing)
+    const result: IngestResult | undefined =
+      described.unchanged && existing
+        ? { id, status: 'unchanged', chunks: existing.chunkCount, embedded: 0, fromCache: 0 }
+        : undefined
+    const chunked = this.#ahead.get(input)
+    this.#ahead.delete(input)
+    const pieces = result
       ? []
-      : chunkText(input.text, this.chunking).map((piece) => ({ ...piece, hash: textHash(piece.text) }))
-    return { id, source, title, metadata, hash, existing, result, pieces }
+      : (chunked ?? chunkText(input.text, this.chunking)).map((piece) => ({
+          ...piece,
+          hash: textHash(piece.text),
+        }))
+    return { ...described, result, pieces }
   }
+}
+
+/** What a document will be stored as, and whether the store already holds exactly that. */
+function describe(input: DocumentInput, id: string, existing: StoredDocument | undefined) {
+  const source = input.source ?? ''
+  const title = input.title ?? titleOf(input.text, source)
+  const metadata = input.metadata ?? {}
+  const hash = textHash(input.text)
+  const unchanged =
+    existing !== undefined &&
+    existing.textHash === hash &&
+    existing.title === title &&
+    existing.source === source &&
+    sameMetadata(existing.metadata, metadata)
+  return { id, source, title, metadata, hash, existing, unchanged }
 }
 
 /** Without an id, the same source (else the same text) maps to the same document, so re-sending replaces. */
@@ -153,6 +214,10 @@ export class Ingestor {
  * (event-loop delay with 2,000 open streams, BENCHMARKS.md).
  */
 const loadChunker = () => import('./chunker.js')
+
+const notLoaded: typeof import('./chunker.js').chunkText = () => {
+  throw new Error('chunker used without loading it')
+}
 
 export function derivedId(input: Pick<DocumentInput, 'source' | 'text'>): string {
   return `doc_${textHash(input.source ? `source:${input.source}` : `text:${input.text}`).slice(0, 24)}`

@@ -4,6 +4,16 @@ import { ingestFiles } from '../../src/rag/ingest-files.js'
 
 const FIXTURES = 'test/fixtures/ingest'
 
+/** What a store answers for documents it created: one chunk each, named by their source. */
+const createdResults = (inputs: DocumentInput[]): IngestResult[] =>
+  inputs.map((input) => ({
+    id: input.source as string,
+    status: 'created',
+    chunks: 1,
+    embedded: 0,
+    fromCache: 0,
+  }))
+
 /** An `ingest` that records its batches, answers `created` for each document, and counts calls in flight. */
 function recordingIngest(refuse: (inputs: DocumentInput[]) => boolean = () => false) {
   const batches: string[][] = []
@@ -17,13 +27,7 @@ function recordingIngest(refuse: (inputs: DocumentInput[]) => boolean = () => fa
     inFlight--
     batches.push(inputs.map((input) => input.source as string))
     if (refuse(inputs)) throw new Error('the store is read-only')
-    return inputs.map((input) => ({
-      id: input.source as string,
-      status: 'created',
-      chunks: 1,
-      embedded: 0,
-      fromCache: 0,
-    }))
+    return createdResults(inputs)
   }
   return { ingest, batches, mostInFlight: () => mostInFlight }
 }
@@ -77,6 +81,42 @@ describe('ingestFiles', () => {
       `${FIXTURES}/notes.txt: the store is read-only`,
     ])
     expect(report.results.map((result) => result.id)).toEqual([`${FIXTURES}/page.html`])
+  })
+
+  it('prepares each batch while the one before it is written, and writes the very inputs it prepared', async () => {
+    const events: string[] = []
+    const prepared = new Set<DocumentInput>()
+    let releaseFirstWrite!: () => void
+    const firstWriteHeld = new Promise<void>((resolve) => {
+      releaseFirstWrite = resolve
+    })
+    const ingest = async (inputs: DocumentInput[]): Promise<IngestResult[]> => {
+      const names = inputs.map((input) => input.source as string)
+      events.push(`write ${names.join(',')}`)
+      expect(inputs.every((input) => prepared.has(input))).toBe(true)
+      if (events.length === 2) await firstWriteHeld
+      events.push(`written ${names.join(',')}`)
+      return createdResults(inputs)
+    }
+    const prepare = async (inputs: DocumentInput[]) => {
+      for (const input of inputs) prepared.add(input)
+      events.push(`prepare ${inputs.map((input) => input.source).join(',')}`)
+      // The second batch is prepared while the first is still being written.
+      if (events.includes(`write ${FIXTURES}/guide.md`)) releaseFirstWrite()
+    }
+    const report = await ingestFiles([`${FIXTURES}/guide.md`, `${FIXTURES}/notes.txt`], ingest, {
+      batchSize: 1,
+      prepare,
+    })
+    expect(events).toEqual([
+      `prepare ${FIXTURES}/guide.md`,
+      `write ${FIXTURES}/guide.md`,
+      `prepare ${FIXTURES}/notes.txt`,
+      `written ${FIXTURES}/guide.md`,
+      `write ${FIXTURES}/notes.txt`,
+      `written ${FIXTURES}/notes.txt`,
+    ])
+    expect(report.failures).toEqual([])
   })
 
   it('rejects naming a path that does not exist, before writing anything', async () => {

@@ -104,24 +104,42 @@ export class LanceStore implements DocumentStore {
       .select(['id', 'chunk_count'])
       .toArray()
     const previousCount = new Map(previous.map((row) => [String(row.id), Number(row.chunk_count)]))
+    const append = previous.length === 0 && !(await this.#hasChunksOf(ids))
     if (entries.some(({ chunks }) => chunks.length > 0)) {
       // Built once, outside the retry: a retried commit sends the same table.
       const batch = chunkBatch(entries, this.#space.dimensions)
       await retryCommitConflicts(() =>
-        chunkTable.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(batch),
+        append
+          ? chunkTable.add(batch)
+          : chunkTable.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(batch),
       )
     }
     const tails = entries
       .filter(({ document, chunks }) => (previousCount.get(document.id) ?? 0) > chunks.length)
       .map(({ document, chunks }) => `(document_id = ${sqlString(document.id)} AND idx >= ${chunks.length})`)
     if (tails.length > 0) await retryCommitConflicts(() => chunkTable.delete(tails.join(' OR ')))
+    const rows = entries.map((entry) => documentRow(entry.document))
     await retryCommitConflicts(() =>
-      documents
-        .mergeInsert('id')
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute(entries.map((entry) => documentRow(entry.document))),
+      append
+        ? documents.add(rows)
+        : documents.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows),
     )
+  }
+
+  /**
+   * Whether any chunk row names one of these (quoted) document ids. A batch of new ids is appended, not
+   * merged: LanceDB's merge joins the batch against the whole table on the id, an append only writes
+   * files and commits. New means no document row and no chunk row: chunks are committed before their
+   * document, so a crash between the two commits leaves chunk rows that an append would duplicate.
+   */
+  async #hasChunksOf(quotedIds: string[]): Promise<boolean> {
+    const rows = await this.#opened()
+      .chunks.query()
+      .where(`document_id IN (${quotedIds.join(', ')})`)
+      .select(['id'])
+      .limit(1)
+      .toArray()
+    return rows.length > 0
   }
 
   async get(id: string): Promise<StoredDocument | undefined> {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { loadLanceStore } from '../../../../src/rag/stores/lancedb/load.js'
 import { testConfig } from '../../../helpers.js'
 import { waitFor } from '../../../wait-for.js'
@@ -62,22 +62,26 @@ describe('LanceDB index maintenance', () => {
   })
 })
 
-describe('LanceDB writes and other processes', () => {
-  let directory: string
-  const opened: { close(): unknown }[] = []
-
+/** A new folder for each test, and what the test opened there closed, last first, before it is removed. */
+function useFolder(prefix: string) {
+  const folder = { directory: '', opened: [] as { close(): unknown }[] }
   beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'lance-writes-'))
+    folder.directory = await mkdtemp(join(tmpdir(), prefix))
   })
   afterEach(async () => {
-    for (const resource of opened.splice(0).reverse()) await resource.close()
-    await rm(directory, { recursive: true, force: true })
+    for (const resource of folder.opened.splice(0).reverse()) await resource.close()
+    await rm(folder.directory, { recursive: true, force: true })
   })
+  return folder
+}
+
+describe('LanceDB writes and other processes', () => {
+  const folder = useFolder('lance-writes-')
 
   async function openStore(options: { readConsistencyMs?: number } = {}) {
-    const store = new LanceStore({ directory, maintenanceDelayMs: 0, ...options })
+    const store = new LanceStore({ directory: folder.directory, maintenanceDelayMs: 0, ...options })
     await store.open({ model: 'none', dimensions: 0 })
-    opened.push(store)
+    folder.opened.push(store)
     return store
   }
 
@@ -85,10 +89,10 @@ describe('LanceDB writes and other processes', () => {
     const store = await openStore()
     const { document, chunks } = makeDocument('bread', ['Sourdough bread rises with wild yeast.'])
     await store.upsert(document, chunks)
-    const connection = await lancedb.connect(directory)
-    opened.push(connection)
+    const connection = await lancedb.connect(folder.directory)
+    folder.opened.push(connection)
     const tables = await Promise.all(['documents', 'chunks'].map((name) => connection.openTable(name)))
-    opened.push(...tables)
+    folder.opened.push(...tables)
     const versions = async () => {
       for (const table of tables) await table.checkoutLatest()
       return Promise.all(tables.map((table) => table.version()))
@@ -119,5 +123,68 @@ describe('LanceDB writes and other processes', () => {
     await cli.upsert(document, chunks)
     expect(await cli.get('bread')).toBeDefined()
     expect(await server.get('bread')).toBeUndefined()
+  })
+})
+
+describe('LanceDB appends new documents instead of merging them', () => {
+  const folder = useFolder('lance-append-')
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  /** A store, its chunks table seen from outside, and spies on every table's add() and mergeInsert(). */
+  async function setUp() {
+    // Reads the folder's latest version on every read: the last test changes it from outside.
+    const store = new LanceStore({ directory: folder.directory, maintenanceDelayMs: 0, readConsistencyMs: 0 })
+    await store.open({ model: 'none', dimensions: 0 })
+    folder.opened.push(store)
+    const connection = await lancedb.connect(folder.directory)
+    folder.opened.push(connection)
+    const chunks = await connection.openTable('chunks')
+    folder.opened.push(chunks)
+    // One class behind every table, the store's included.
+    const tableClass = Object.getPrototypeOf(chunks)
+    const add = vi.spyOn(tableClass, 'add')
+    const merge = vi.spyOn(tableClass, 'mergeInsert')
+    const write = (id: string, texts: string[]) => {
+      const { document, chunks } = makeDocument(id, texts)
+      return store.upsert(document, chunks)
+    }
+    return { store, chunks, add, merge, write }
+  }
+
+  it('appends a batch of ids the store does not have, and merges once any of them exists', async () => {
+    const { store, add, merge } = await setUp()
+    await store.upsertMany([makeDocument('a', ['one', 'two']), makeDocument('b', ['three'])])
+    expect([add.mock.calls.length, merge.mock.calls.length]).toEqual([2, 0])
+    await store.upsertMany([makeDocument('b', ['three again']), makeDocument('c', ['four'])])
+    expect([add.mock.calls.length, merge.mock.calls.length]).toEqual([2, 2])
+    expect((await store.chunks('b')).map((chunk) => chunk.text)).toEqual(['three again'])
+    expect((await store.chunks('c')).map((chunk) => chunk.text)).toEqual(['four'])
+    expect((await store.list({ offset: 0, limit: 10 })).total).toBe(3)
+  })
+
+  it('replaces the chunks of a re-ingested document, appended the first time', async () => {
+    const { store, add, merge, write } = await setUp()
+    await write('bread', ['old one', 'old two', 'old three'])
+    await write('bread', ['new one'])
+    expect([add.mock.calls.length, merge.mock.calls.length]).toEqual([2, 2])
+    expect((await store.chunks('bread')).map((chunk) => chunk.text)).toEqual(['new one'])
+  })
+
+  it('merges, not appends, over chunk rows left without their document (a crash between the two commits)', async () => {
+    const { chunks, add, write } = await setUp()
+    // The chunk commit of a write whose document commit never happened.
+    await write('bread', ['orphan one', 'orphan two'])
+    const documents = await (await lancedb.connect(folder.directory)).openTable('documents')
+    folder.opened.push(documents)
+    await documents.delete("id = 'bread'")
+    add.mockClear()
+    await write('bread', ['kept one', 'kept two'])
+    expect(add).not.toHaveBeenCalled()
+    await chunks.checkoutLatest()
+    expect(
+      (await chunks.query().where("document_id = 'bread'").toArray()).map((row) => String(row.text)).sort(),
+    ).toEqual(['kept one', 'kept two'])
   })
 })
