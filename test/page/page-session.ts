@@ -1,0 +1,36 @@
+import type { Browser, Page } from 'playwright-core'
+import { onTestFinished } from 'vitest'
+
+/** How long `expect.poll` waits for the page (its default, 1 s, is short for a browser on a busy machine). */
+export const WITHIN = { timeout: 10_000 }
+
+/** Viewports of the screenshots and the layout tests. */
+export const DESKTOP = { width: 1280, height: 900 }
+export const PHONE = { width: 390, height: 844 }
+
+/**
+ * A fresh page (its own context: no cache, cookies or storage shared between tests) at `url`, closed
+ * when the test finishes. Messages the page logs to its console come back in `console`, so a test can
+ * show what the page saw when an assertion fails.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  viewport = DESKTOP,
+): Promise<{ page: Page; console: string[] }> {
+  const context = await browser.newContext({ viewport })
+  onTestFinished(() => context.close())
+  const page = await context.newPage()
+  const console: string[] = []
+  page.on('console', (message) => console.push(`${message.type()}: ${message.text()}`))
+  page.on('pageerror', (error) => console.push(`pageerror: ${error.message}`))
+  await page.goto(url)
+  return { page, console }
+}
+
+/** Chooses the route, types the prompt and sends it, as a user would. */
+export async function ask(page: Page, route: string, prompt: string): Promise<void> {
+  await page.getByRole('radio', { name: route }).check()
+  await page.getByLabel('Prompt').fill(prompt)
+  await page.getByRole('button', { name: 'Send' }).click()
+}
