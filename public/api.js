@@ -76,7 +76,8 @@ export async function streamSse(path, body, { apiKey, signal, onFrame, onRestart
       body: JSON.stringify(body),
       signal,
     })
-    if (response.status === 204) return
+    // 204 to a resumption: the stream had ended, nothing follows (the same as its `done` frame).
+    if (response.status === 204) return onFrame({ done: true })
     if (!response.ok) throw await errorFor(response)
     let first = attempt > 0
     try {

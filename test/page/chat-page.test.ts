@@ -1,20 +1,30 @@
-import { expect, it } from 'vitest'
-import { longSseReply } from '../fakes/openai.js'
-import { serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
+import { mkdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { startFakeOllama } from '../fakes/ollama.js'
+import { longSseReply, sseReply } from '../fakes/openai.js'
+import type { FakeUpstream } from '../fakes/upstream.js'
+import { useFakeOpenAI } from '../helpers.js'
 import { waitFor } from '../wait-for.js'
 import { describeWithChromium, useChromium } from '../chromium.js'
-import { ask, openPage, WITHIN } from './page-session.js'
+import { ask, openPage, PHONE, useServedApp, WITHIN } from './page-session.js'
 
-describeWithChromium('the chat page, in Chromium, on /stream', () => {
+/** Where the browser tests leave their screenshots (git-ignored). */
+const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-output', 'screenshots')
+
+describeWithChromium('the chat page, in Chromium', () => {
   const chromium = useChromium()
   const fake = useFakeOpenAI()
-  let base: string
-
-  const open = async (environment: Record<string, string> = {}) => {
-    const served = await serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url, ...environment }))
-    base = served.base
-    return openPage(chromium.browser, `${base}/`)
-  }
+  let ollama: FakeUpstream
+  beforeAll(async () => {
+    ollama = await startFakeOllama()
+  })
+  afterAll(async () => {
+    await ollama?.close()
+  })
+  const served = useServedApp(() => ({ OPENAI_BASE_URL: fake.upstream.url, OLLAMA_HOST: ollama.url }))
+  const open = (viewport?: { width: number; height: number }) =>
+    openPage(chromium.browser, `${served.base}/`, viewport)
 
   it('shows the first tokens while the upstream still drips, and the whole text at the end', async () => {
     const deltas = 8
@@ -32,5 +42,114 @@ describeWithChromium('the chat page, in Chromium, on /stream', () => {
 
     await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Done.')
     expect(await answer.textContent()).toBe('word '.repeat(deltas))
+    expect(fake.upstream.received.at(-1)?.json?.input).toEqual([{ role: 'user', content: 'Say word' }])
+  })
+
+  it('Stop aborts the request, and the fake upstream sees its connection closed', async () => {
+    fake.upstream.reset(longSseReply(200, 'word ', { delayMs: 100 }))
+    const { page } = await open()
+    await ask(page, '/stream', 'Talk for long')
+    await page.locator('#answer').getByText('word', { exact: false }).waitFor()
+
+    await page.getByRole('button', { name: 'Stop' }).click()
+    await waitFor(() => fake.upstream.received.at(-1)?.connectionClosed === true, { timeout: 10_000 })
+    expect(await page.locator('#status').textContent()).toBe('Stopped.')
+    expect(await page.getByRole('button', { name: 'Send' }).isEnabled()).toBe(true)
+  })
+
+  it('says in words that the answer was cut short when the upstream fails mid-stream', async () => {
+    fake.upstream.reset(sseReply('openai-responses-stream.sse', { dropAfter: 7, delayMs: 5 }))
+    const { page } = await open()
+    await ask(page, '/stream', 'Hello')
+    await expect
+      .poll(() => page.locator('#status').textContent(), WITHIN)
+      .toBe('The answer was cut short: The AI provider is unavailable.')
+    expect(await page.locator('#status').getAttribute('class')).toBe('error')
+    expect(await page.locator('#answer').textContent()).toMatch(/^Hi there!?$/)
+  })
+
+  it('says so when a content_filtered frame ends the stream, keeping the text before it', async () => {
+    const { page } = await open()
+    // The frame another branch adds to the server: the page must already understand it.
+    await page.route('**/stream', (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'text/event-stream',
+        body: ': stream open\n\nid: s1:1\ndata: {"content":"Hel"}\n\nid: s1:2\ndata: {"error":"content_filtered"}\n\n',
+      }),
+    )
+    await ask(page, '/stream', 'Hello')
+    await expect
+      .poll(() => page.locator('#status').textContent(), WITHIN)
+      .toBe('The answer was stopped by the content filter.')
+    expect(await page.locator('#answer').textContent()).toBe('Hel')
+  })
+
+  it("shows a 403 with the server's reason", async () => {
+    const { page } = await open()
+    const detail = "this API key's scope 'use' does not allow this request: it needs 'admin'"
+    await page.route('**/stream', (route) =>
+      route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ detail }) }),
+    )
+    await ask(page, '/stream', 'Hello')
+    await expect
+      .poll(() => page.locator('#status').textContent(), WITHIN)
+      .toBe(`Not allowed: ${detail}. Check the API key's scope.`)
+  })
+
+  it('streams /local-stream from Ollama', async () => {
+    const { page } = await open()
+    await ask(page, '/local-stream', 'Hello')
+    await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Done.')
+    // The recorded answer (test/fixtures/ollama-generate-stream.ndjson).
+    expect(await page.locator('#answer').textContent()).toBe('The sky is blue because of Rayleigh scattering.')
+    expect(ollama.received.at(-1)?.json).toMatchObject({ prompt: 'Hello', stream: true })
+  })
+
+  it('reads GET /stream with EventSource, closing it on the done frame', async () => {
+    fake.upstream.reset(sseReply())
+    const { page } = await open()
+    await page.getByLabel('Use EventSource').check()
+    const request = page.waitForRequest((candidate) => new URL(candidate.url()).pathname === '/stream')
+    await ask(page, '/stream', 'Hello')
+    expect((await request).method()).toBe('GET')
+    expect(new URL((await request).url()).searchParams.get('prompt')).toBe('Hello')
+    await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Done.')
+    // The recorded answer (test/fixtures/openai-responses-stream.sse).
+    expect(await page.locator('#answer').textContent()).toBe('Hi there! How can I help you today?')
+  })
+
+  it('works from the keyboard: Ctrl+Enter sends, Escape stops, the focus ring shows', async () => {
+    fake.upstream.reset(longSseReply(200, 'word ', { delayMs: 100 }))
+    const { page } = await open()
+    await page.getByLabel('Prompt').focus()
+    await page.keyboard.type('Talk for long')
+    await page.keyboard.press('Control+Enter')
+    await page.locator('#answer').getByText('word', { exact: false }).waitFor()
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Stopped.')
+
+    await page.keyboard.press('Tab')
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)
+    expect(outline).toBe('solid')
+    expect(await page.locator('#answer').getAttribute('aria-live')).toBe('polite')
+  })
+
+  it('fits a phone screen, and leaves screenshots at desktop and phone widths', async () => {
+    fake.upstream.reset(sseReply())
+    await mkdir(SCREENSHOTS, { recursive: true })
+    for (const [name, viewport] of [
+      ['desktop', undefined],
+      ['phone', PHONE],
+    ] as const) {
+      const { page } = await open(viewport)
+      await ask(page, '/stream', 'Say hello')
+      await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Done.')
+      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth])
+      expect(widths[0]).toBeLessThanOrEqual(widths[1] as number)
+      const path = join(SCREENSHOTS, `page-${name}.png`)
+      await page.screenshot({ path, fullPage: true })
+      expect((await stat(path)).size).toBeGreaterThan(1000)
+    }
   })
 })

@@ -1,5 +1,7 @@
+import type { FastifyInstance } from 'fastify'
 import type { Browser, Page } from 'playwright-core'
-import { onTestFinished } from 'vitest'
+import { afterAll, beforeAll, onTestFinished } from 'vitest'
+import { buildTestApp, listen, testConfig } from '../helpers.js'
 
 /** How long `expect.poll` waits for the page (its default, 1 s, is short for a browser on a busy machine). */
 export const WITHIN = { timeout: 10_000 }
@@ -33,4 +35,22 @@ export async function ask(page: Page, route: string, prompt: string): Promise<vo
   await page.getByRole('radio', { name: route }).check()
   await page.getByLabel('Prompt').fill(prompt)
   await page.getByRole('button', { name: 'Send' }).click()
+}
+
+/**
+ * The app for the enclosing suite, listening on a loopback port (a build costs seconds on a busy
+ * machine: tests of one configuration share it). `environment` is read in `beforeAll`, after the
+ * fakes' own hooks have started them.
+ */
+export function useServedApp(environment: () => Record<string, string>): { base: string; app: FastifyInstance } {
+  const context = {} as { base: string; app: FastifyInstance }
+  beforeAll(async () => {
+    const { app } = await buildTestApp(testConfig(environment()))
+    context.app = app
+    context.base = await listen(app)
+  }, 30_000)
+  afterAll(async () => {
+    await context.app?.close()
+  })
+  return context
 }
