@@ -102,7 +102,12 @@ export async function streamSse(path, body, { apiKey, signal, onFrame, onRestart
 
 /** POSTs and reads /local-stream's NDJSON, calling `onLine(object)` per line until `done` or an error. */
 export async function streamNdjson(path, body, { apiKey, signal, onLine }) {
-  const response = await fetch(path, { method: 'POST', headers: headersFor(apiKey), body: JSON.stringify(body), signal })
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: headersFor(apiKey),
+    body: JSON.stringify(body),
+    signal,
+  })
   if (!response.ok) throw await errorFor(response)
   try {
     for await (const line of ndjsonObjects(response.body)) {

@@ -83,7 +83,8 @@ function ask(route, prompt, model, options) {
   if (route === '/rag') {
     return streamSse(route, withModel({ query: prompt, stream: true }), { ...options, onFrame: showFrame })
   }
-  if (route === '/search') return postJson(route, { query: prompt }, options).then((body) => showResults(body.results))
+  if (route === '/search')
+    return postJson(route, { query: prompt }, options).then((body) => showResults(body.results))
   return streamNdjson(route, withModel({ prompt }), {
     ...options,
     onLine: (line) => {

@@ -39,7 +39,9 @@ export async function startStaticSite(options: {
     const file = normalize(path === '/' ? '/index.html' : path)
     try {
       const body = await readFile(join(options.folder, file))
-      response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body)
+      response
+        .writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' })
+        .end(body)
     } catch {
       response.writeHead(404).end()
     }

@@ -1,12 +1,12 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { describeWithChromium, useChromium } from '../chromium.js'
 import { startFakeOllama } from '../fakes/ollama.js'
 import { longSseReply, sseReply } from '../fakes/openai.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
 import { useFakeOpenAI } from '../helpers.js'
 import { waitFor } from '../wait-for.js'
-import { describeWithChromium, useChromium } from '../chromium.js'
 import { ask, openPage, PHONE, useServedApp, WITHIN } from './page-session.js'
 
 /** Where the browser tests leave their screenshots (git-ignored). */
@@ -102,7 +102,9 @@ describeWithChromium('the chat page, in Chromium', () => {
     await ask(page, '/local-stream', 'Hello')
     await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Done.')
     // The recorded answer (test/fixtures/ollama-generate-stream.ndjson).
-    expect(await page.locator('#answer').textContent()).toBe('The sky is blue because of Rayleigh scattering.')
+    expect(await page.locator('#answer').textContent()).toBe(
+      'The sky is blue because of Rayleigh scattering.',
+    )
     expect(ollama.received.at(-1)?.json).toMatchObject({ prompt: 'Hello', stream: true })
   })
 
@@ -130,7 +132,9 @@ describeWithChromium('the chat page, in Chromium', () => {
     await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Stopped.')
 
     await page.keyboard.press('Tab')
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)
+    const outline = await page.evaluate(
+      () => getComputedStyle(document.activeElement as Element).outlineStyle,
+    )
     expect(outline).toBe('solid')
     expect(await page.locator('#answer').getAttribute('aria-live')).toBe('polite')
   })

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { KEYS_ENVIRONMENT, USE_KEY } from '../access-keys.js'
+import { describeWithChromium, useChromium } from '../chromium.js'
 import { sseReply } from '../fakes/openai.js'
 import { useFakeOpenAI } from '../helpers.js'
-import { describeWithChromium, useChromium } from '../chromium.js'
 import { ask, openPage, useServedApp, WITHIN } from './page-session.js'
 
 describeWithChromium('the chat page, in Chromium, against a server that says no', () => {

@@ -42,7 +42,10 @@ export async function ask(page: Page, route: string, prompt: string): Promise<vo
  * machine: tests of one configuration share it). `environment` is read in `beforeAll`, after the
  * fakes' own hooks have started them.
  */
-export function useServedApp(environment: () => Record<string, string>): { base: string; app: FastifyInstance } {
+export function useServedApp(environment: () => Record<string, string>): {
+  base: string
+  app: FastifyInstance
+} {
   const context = {} as { base: string; app: FastifyInstance }
   beforeAll(async () => {
     const { app } = await buildTestApp(testConfig(environment()))

@@ -44,9 +44,7 @@ describe('the chat page', () => {
     expect((await open.app.inject({ url: '/' })).statusCode).toBe(200)
     const closed = await openTestApp(testConfig({ ...KEYS_ENVIRONMENT, AUTH_OPEN_DOCS: 'false' }))
     expect((await closed.app.inject({ url: '/' })).statusCode).toBe(401)
-    expect(
-      closed.app.routeAccess().filter((route) => route.url === '/' || route.url === '/app.js'),
-    ).toEqual([
+    expect(closed.app.routeAccess().filter((route) => route.url === '/' || route.url === '/app.js')).toEqual([
       { method: 'HEAD,GET', url: '/app.js', scope: 'docs' },
       { method: 'HEAD,GET', url: '/', scope: 'docs' },
     ])
