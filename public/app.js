@@ -55,7 +55,8 @@ function showResults(results) {
       snippet: result.text.length > 300 ? `${result.text.slice(0, 300)}…` : result.text,
     })),
   )
-  say(results.length ? `${results.length} passages found.` : 'Nothing relevant was found.')
+  const count = results.length
+  say(count ? `${count} passage${count === 1 ? '' : 's'} found.` : 'Nothing relevant was found.')
 }
 
 /** Turns the answer's [n] into links to the numbered sources, once the answer is complete. */
