@@ -132,9 +132,8 @@ describeWithChromium('the chat page, in Chromium', () => {
     await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Stopped.')
 
     await page.keyboard.press('Tab')
-    const outline = await page.evaluate(
-      () => getComputedStyle(document.activeElement as Element).outlineStyle,
-    )
+    // Expressions run in the page, as text: this project's types have no DOM.
+    const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')
     expect(outline).toBe('solid')
     expect(await page.locator('#answer').getAttribute('aria-live')).toBe('polite')
   })
@@ -149,7 +148,7 @@ describeWithChromium('the chat page, in Chromium', () => {
       const { page } = await open(viewport)
       await ask(page, '/stream', 'Say hello')
       await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Done.')
-      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth])
+      const widths = await page.evaluate<number[]>('[document.documentElement.scrollWidth, innerWidth]')
       expect(widths[0]).toBeLessThanOrEqual(widths[1] as number)
       const path = join(SCREENSHOTS, `page-${name}.png`)
       await page.screenshot({ path, fullPage: true })

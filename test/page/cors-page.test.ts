@@ -1,8 +1,8 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { describeWithChromium, useChromium } from '../chromium.js'
 import { type StaticSite, startStaticSite } from '../fakes/static-site.js'
 import { useFakeOpenAI } from '../helpers.js'
-import { describeWithChromium, useChromium } from '../chromium.js'
 import { openPage, useServedApp } from './page-session.js'
 
 const PAGE = '<!doctype html><title>Another site</title><p>A front end on another origin.</p>'
@@ -16,7 +16,7 @@ function chatFrom(page: Page, api: string): Promise<string> {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ messages: [{ role: 'user', content: 'Hello' }] }),
       })
-      return `${response.status} ${(await response.json()).text}`
+      return `${response.status} ${((await response.json()) as { text: string }).text}`
     } catch (error) {
       return `refused: ${(error as Error).name}`
     }

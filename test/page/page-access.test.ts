@@ -25,7 +25,7 @@ describeWithChromium('the chat page, in Chromium, against a server that says no'
       await page.getByRole('button', { name: 'Send' }).click()
       await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Done.')
       expect(await page.locator('#answer').textContent()).toBe('Hi there! How can I help you today?')
-      const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie])
+      const stored = await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')
       expect(stored).toEqual([0, 0, ''])
       expect(await page.context().cookies()).toEqual([])
     })
