@@ -44,7 +44,10 @@ export async function errorFor(response) {
   }
   if (status === 422) return new ApiError(`The request was refused: ${detail}`, status)
   if (status >= 500) {
-    return new ApiError(`The AI service is unavailable (${status})${detail ? `: ${detail}` : ''}.`, status)
+    return new ApiError(
+      `The server could not answer (${status}${detail ? `: ${detail}` : ''}). Try again later.`,
+      status,
+    )
   }
   return new ApiError(`The server answered ${status}${detail ? `: ${detail}` : ''}.`, status)
 }

@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs'
 import { type Browser, chromium } from 'playwright-core'
-import { afterAll, beforeAll, describe } from 'vitest'
+import { afterAll, beforeAll, describe, vi } from 'vitest'
 
 /** Debian's Chromium (`apt-get install chromium`): playwright-core drives it, it downloads no browser. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -26,7 +26,11 @@ export function describeWithChromium(name: string, suite: () => void): void {
   if (!AVAILABLE && !REQUIRED) {
     console.warn(`${CHROMIUM} not found: skipping "${name}" (apt-get install chromium)`)
   }
-  describe.skipIf(!AVAILABLE && !REQUIRED)(name, suite)
+  describe.skipIf(!AVAILABLE && !REQUIRED)(name, () => {
+    // A page load and a few clicks take seconds when the machine is busy: more than the default 15 s.
+    vi.setConfig({ testTimeout: 30_000 })
+    suite()
+  })
 }
 
 /**

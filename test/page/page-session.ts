@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, onTestFinished } from 'vitest'
-import { buildTestApp, listen, testConfig } from '../helpers.js'
+import { afterAll, beforeAll, beforeEach, onTestFinished } from 'vitest'
+import { ndjsonReply, startFakeOllama } from '../fakes/ollama.js'
+import type { FakeUpstream } from '../fakes/upstream.js'
+import { buildTestApp, listen, testConfig, useFakeOpenAI } from '../helpers.js'
 
 /** How long `expect.poll` waits for the page (its default, 1 s, is short for a browser on a busy machine). */
 export const WITHIN = { timeout: 10_000 }
@@ -56,4 +58,45 @@ export function useServedApp(environment: () => Record<string, string>): {
     await context.app?.close()
   })
   return context
+}
+
+export interface ChatServer {
+  openai: FakeUpstream
+  ollama: FakeUpstream
+  /** The app's base URL. */
+  base: string
+}
+
+/**
+ * For the enclosing suite: a fake OpenAI (reset to its recorded answer before each test), a fake
+ * Ollama, and the app pointed at both.
+ */
+export function useChatServer(environment: Record<string, string> = {}): ChatServer {
+  const openai = useFakeOpenAI()
+  const context = {} as { ollama: FakeUpstream }
+  beforeAll(async () => {
+    context.ollama = await startFakeOllama()
+  })
+  afterAll(async () => {
+    await context.ollama?.close()
+  })
+  beforeEach(() => {
+    context.ollama.reset(ndjsonReply())
+  })
+  const served = useServedApp(() => ({
+    OPENAI_BASE_URL: openai.upstream.url,
+    OLLAMA_HOST: context.ollama.url,
+    ...environment,
+  }))
+  return {
+    get openai() {
+      return openai.upstream
+    },
+    get ollama() {
+      return context.ollama
+    },
+    get base() {
+      return served.base
+    },
+  }
 }
