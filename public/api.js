@@ -61,6 +61,13 @@ export function failureOf(frame) {
   return undefined
 }
 
+/** How a `done` frame ended the answer, in words. */
+export function endOf(frame) {
+  if (!frame.reason) return 'Done.'
+  if (frame.reason === 'no_context') return 'The documents contain nothing relevant to this question.'
+  return `Done (cut short: ${frame.reason}).`
+}
+
 const streamOf = (id) => (id?.includes(':') ? id.slice(0, id.lastIndexOf(':')) : undefined)
 
 /**

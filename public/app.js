@@ -1,5 +1,13 @@
 // The chat page: sends the prompt to the chosen route and shows the answer as it streams.
-import { ApiError, failureOf, postJson, streamNdjson, streamSse, streamWithEventSource } from './api.js'
+import {
+  ApiError,
+  endOf,
+  failureOf,
+  postJson,
+  streamNdjson,
+  streamSse,
+  streamWithEventSource,
+} from './api.js'
 
 const $ = (id) => document.getElementById(id)
 const form = $('ask')
@@ -21,7 +29,7 @@ function showFrame(frame) {
   if (frame.content) answer.textContent += frame.content
   const failure = failureOf(frame)
   if (failure) say(failure, 'error')
-  else if (frame.done) say(frame.reason ? `Done (cut short: ${frame.reason}).` : 'Done.')
+  else if (frame.done) say(endOf(frame))
 }
 
 /** The passages /rag cites, numbered as the answer's [n]; a web source is a link. */

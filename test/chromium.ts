@@ -27,8 +27,8 @@ export function describeWithChromium(name: string, suite: () => void): void {
     console.warn(`${CHROMIUM} not found: skipping "${name}" (apt-get install chromium)`)
   }
   describe.skipIf(!AVAILABLE && !REQUIRED)(name, () => {
-    // A page load and a few clicks take seconds when the machine is busy: more than the default 15 s.
-    vi.setConfig({ testTimeout: 30_000 })
+    // A page load and a few clicks, or an app's start, take seconds when the machine is busy.
+    vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
     suite()
   })
 }

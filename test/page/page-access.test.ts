@@ -45,6 +45,22 @@ describeWithChromium('the chat page, in Chromium, against a server that says no'
     })
   })
 
+  describe('with API keys, EventSource without one', () => {
+    const served = useServedApp(() => ({ OPENAI_BASE_URL: fake.upstream.url, ...KEYS_ENVIRONMENT }))
+
+    it('says the stream failed or was refused, since EventSource hides the 401', async () => {
+      const { page } = await openPage(chromium.browser, `${served.base}/`)
+      await page.getByLabel('Use EventSource').check()
+      const refused = page.waitForResponse((response) => new URL(response.url()).pathname === '/stream')
+      await ask(page, '/stream', 'Hello')
+      expect((await refused).status()).toBe(401)
+      await expect
+        .poll(() => page.locator('#status').textContent(), WITHIN)
+        .toBe('The stream failed or was refused (EventSource does not say why).')
+      expect(fake.upstream.received).toHaveLength(0)
+    })
+  })
+
   describe('with a request rate limit of one', () => {
     const served = useServedApp(() => ({ OPENAI_BASE_URL: fake.upstream.url, RATE_LIMIT_MAX: '1' }))
 

@@ -72,4 +72,21 @@ describeWithChromium('the chat page, in Chromium, on the documents', () => {
     expect(await results.first().textContent()).toContain(DOCUMENTS[1]?.text)
     expect(rag.upstream.received.filter((request) => request.url.endsWith('/responses'))).toEqual([])
   })
+
+  it('/search says when nothing relevant was found', async () => {
+    const { page } = await openPage(chromium.browser, `${base}/`)
+    await ask(page, '/search', 'volcanic basalt geology')
+    await expect.poll(() => page.locator('#status').textContent(), WITHIN).toBe('Nothing relevant was found.')
+    expect(await page.getByRole('region', { name: 'Sources' }).isVisible()).toBe(false)
+  })
+
+  it('/rag says the documents hold nothing relevant, without asking a model', async () => {
+    const { page } = await openPage(chromium.browser, `${base}/`)
+    await ask(page, '/rag', 'volcanic basalt geology')
+    await expect
+      .poll(() => page.locator('#status').textContent(), WITHIN)
+      .toBe('The documents contain nothing relevant to this question.')
+    expect(await page.locator('#answer').textContent()).toBe('')
+    expect(rag.upstream.received.filter((request) => request.url.endsWith('/responses'))).toEqual([])
+  })
 })
