@@ -23,7 +23,7 @@ const frame = (id: string, data: object) => `id: ${id}\ndata: ${JSON.stringify(d
  * resumption it speaks (ids `<stream-id>:<seq>`, Last-Event-ID, 204 when nothing follows) is the one
  * the server is getting; a server that cannot resume starts over, with ids of its own.
  */
-describeWithChromium('the chat page, in Chromium, when the connection drops mid-stream', () => {
+describeWithChromium("the page's stream reader, in Chromium", () => {
   const chromium = useChromium()
   let site: StaticSite
   let answers: Answer[] = []
@@ -69,6 +69,54 @@ describeWithChromium('the chat page, in Chromium, when the connection drops mid-
       text: await page.locator('#answer').textContent(),
     }
   }
+  /**
+   * What public/stream-reader.js yields for `text` arriving in chunks of `chunkBytes` bytes (so a line, or
+   * a character's UTF-8 bytes, may be split between two reads).
+   */
+  const read = async (reader: 'sseFrames' | 'ndjsonObjects', text: string, chunkBytes: number) => {
+    const { page } = await openPage(chromium.browser, `${site.origin}/`)
+    return page.evaluate(`(async () => {
+      const reader = (await import('/stream-reader.js'))[${JSON.stringify(reader)}]
+      const bytes = new TextEncoder().encode(${JSON.stringify(text)})
+      const body = new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += ${chunkBytes}) controller.enqueue(bytes.slice(at, at + ${chunkBytes}))
+          controller.close()
+        },
+      })
+      const items = []
+      for await (const item of reader(body)) items.push(item)
+      return items
+    })()`)
+  }
+
+  it.each([1, 7, 4096])(
+    'yields data frames only, with the last id, from chunks of %i bytes',
+    async (bytes) => {
+      const text =
+        ': stream open\n\nretry: 3000\n\nid: s:1\nevent: message\ndata: {"content":"Hé 😀"}\n\n: ping\n\n' +
+        'id: s:2\r\ndata: {"content":\r\ndata: " two lines"}\r\n\r\ndata: {"done":true}\n\n'
+      expect(await read('sseFrames', text, bytes)).toEqual([
+        { id: 's:1', data: { content: 'Hé 😀' } },
+        { id: 's:2', data: { content: ' two lines' } },
+        { id: 's:2', data: { done: true } },
+      ])
+    },
+  )
+
+  it.each([1, 4096])(
+    'yields each NDJSON line parsed, the last one without its newline, from chunks of %i bytes',
+    async (bytes) => {
+      const text =
+        '{"response":"Hé","done":false}\n\n{"response":"😀","done":false}\r\n{"response":"","done":true}'
+      expect(await read('ndjsonObjects', text, bytes)).toEqual([
+        { response: 'Hé', done: false },
+        { response: '😀', done: false },
+        { response: '', done: true },
+      ])
+    },
+  )
+
   const firstPart = [frame('s1:1', { content: 'Hello' }), frame('s1:2', { content: ' wor' })]
 
   it('asks again once with Last-Event-ID and appends what the resumed stream sends', async () => {
