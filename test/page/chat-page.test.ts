@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
@@ -5,6 +6,16 @@ import { describeWithChromium, useChromium } from '../chromium.js'
 import { longSseReply, sseReply } from '../fakes/openai.js'
 import { waitFor } from '../wait-for.js'
 import { ask, openPage, PHONE, useChatServer, WITHIN } from './page-session.js'
+
+/** The ```js blocks of README.md's "Front end" section, in order: the fetch reader, then EventSource. */
+function frontEndSnippets(): string[] {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')
+  const section = readme.slice(
+    readme.indexOf('\n## Front end\n'),
+    readme.indexOf('\n## Metrics and readiness\n'),
+  )
+  return [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1] as string)
+}
 
 /** Where the browser tests leave their screenshots (git-ignored). */
 const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-output', 'screenshots')
@@ -103,5 +114,35 @@ describeWithChromium('the chat page, in Chromium', () => {
       await page.screenshot({ path, fullPage: true })
       expect((await stat(path)).size).toBeGreaterThan(1000)
     }
+  })
+
+  it("README's fetch snippet, run as written on the page's origin, reads the whole answer", async () => {
+    const [fetchSnippet] = frontEndSnippets()
+    server.openai.reset(sseReply())
+    const { page } = await open()
+    // `output` stands for the element the snippet writes to.
+    const text = await page.evaluate<string>(
+      `(async () => { const output = { textContent: '' }; ${fetchSnippet}; return output.textContent })()`,
+    )
+    expect(text).toBe('Hi there! How can I help you today?')
+    expect(server.openai.received.at(-1)?.json?.input).toEqual([{ role: 'user', content: 'Tell me a story' }])
+  })
+
+  it("README's EventSource snippet reads the whole answer and closes the source on the done frame", async () => {
+    const [, eventSourceSnippet] = frontEndSnippets()
+    server.openai.reset(sseReply())
+    const { page } = await open()
+    const [text, state] = await page.evaluate<[string, number]>(`(async () => {
+      const apiKey = undefined
+      const output = { textContent: '' }
+      ${eventSourceSnippet}
+      await new Promise((resolve) => {
+        const check = setInterval(() => source.readyState === EventSource.CLOSED && resolve(clearInterval(check)), 10)
+      })
+      return [output.textContent, source.readyState]
+    })()`)
+    expect(text).toBe('Hi there! How can I help you today?')
+    expect(state).toBe(2)
+    expect(server.openai.received).toHaveLength(1)
   })
 })
