@@ -86,7 +86,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerAccessControl(app, config, options.now)
 
   await routeAccess.withDefaultScope('docs', () => registerOpenApi(app))
-  if (config.PAGE_ENABLED) await registerPage(app, routeAccess)
+  if (config.PAGE_ENABLED) await routeAccess.withDefaultScope('docs', () => registerPage(app))
 
   const limits = await createLimits(app, config)
   const meters = registerMetrics(app, config)
