@@ -19,6 +19,8 @@ VOLUME /app/data
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# The chat page at / (PAGE_ENABLED): plain files, no build step.
+COPY --chown=node:node public ./public
 USER node
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

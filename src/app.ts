@@ -12,6 +12,7 @@ import { RequestLog } from './plugins/logger.js'
 import { registerMetrics } from './plugins/metrics/index.js'
 import { registerNotFound } from './plugins/not-found.js'
 import { registerOpenApi } from './plugins/openapi.js'
+import { registerPage } from './plugins/page.js'
 import { registerReadiness } from './plugins/readiness.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
@@ -85,6 +86,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerAccessControl(app, config, options.now)
 
   await routeAccess.withDefaultScope('docs', () => registerOpenApi(app))
+  if (config.PAGE_ENABLED) await routeAccess.withDefaultScope('docs', () => registerPage(app))
 
   const limits = await createLimits(app, config)
   const meters = registerMetrics(app, config)

@@ -131,6 +131,9 @@ export const configSchema = z
     AUTH_OPEN_DOCS: boolean(true),
     CORS_ORIGINS: originList,
     // --- end of access ---
+
+    // The chat page at / (public/, README "Front end"); false: no route for it at all.
+    PAGE_ENABLED: boolean(true),
   })
   .refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
     path: ['HEADERS_TIMEOUT_MS'],

@@ -55,7 +55,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           `${INPUT_DESCRIPTION} The body is Ollama's /api/generate stream, one JSON object per line, each ending ` +
           'in `\\n`; the last has `"done": true`. A failure after the first line ends the stream with ' +
-          '`{"error": "<message>"}`; failures before it are ordinary HTTP errors.',
+          '`{"error":"<message>"}`; failures before it are ordinary HTTP errors.',
         tags: ['local'],
         querystring: promptQuerySchema,
         body: promptBodySchema,

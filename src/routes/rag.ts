@@ -23,7 +23,7 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
           'default) are dropped. The model answers from the numbered passages only and cites them as [n]. ' +
           'When nothing relevant is found the answer says so, `model` is null and no model is called. With ' +
           '`"stream": true` the answer is server-sent events as /stream, preceded by one ' +
-          '`data: {"sources": [...]}` frame.',
+          '`data: {"sources":[...]}` frame.',
         tags: ['rag'],
         querystring: ragQuerySchema,
         body: ragBodySchema,

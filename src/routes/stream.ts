@@ -8,10 +8,11 @@ import { streamCallOptions } from './call-options.js'
 import { asMessages, promptFrom } from './prompt-input.js'
 
 const SSE_DESCRIPTION =
-  'Server-sent events. One `data: {"content": "<delta>"}` frame per text delta, then `data: {"done": true}` ' +
+  'Server-sent events, compact JSON as shown. One `data: {"content":"<delta>"}` frame per text delta, then `data: {"done":true}` ' +
   '(with `"reason"` when the answer was cut short, e.g. `max_output_tokens`). A failure after the stream ' +
-  'began ends it with `data: {"error": "stream_error", "detail": "<message>"}`. Every data frame has an ' +
-  '`id:`; comments (`: ping`) are heartbeats. Failures before the first event are ordinary HTTP errors.'
+  'began ends it with `data: {"error":"stream_error","detail":"<message>"}`. Every data frame has an ' +
+  '`id:`; comments (`: ping`) are heartbeats: a hand-written reader parses `data:` lines and skips the ' +
+  'rest (`id:`, `retry:`, comments). Failures before the first event are ordinary HTTP errors.'
 
 const sseResponse = {
   description: SSE_DESCRIPTION,
