@@ -9,8 +9,8 @@
 /** Combining marks (after NFD) and format characters: nothing a reader sees on its own. */
 const INVISIBLE = /[\p{M}\p{Cf}]/gu
 
-/** Any character outside ASCII: only text with one needs Unicode normalisation. */
-const NON_ASCII = /[^\u0000-\u007f]/
+/** Any UTF-16 code unit outside ASCII (surrogates included): only text with one needs normalising. */
+const NON_ASCII = /[\u0080-\uffff]/
 
 /**
  * `text` in matching form. NFKC first (full-width `Ｓ` is `S`), then lower case (which can add a
