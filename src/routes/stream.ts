@@ -5,7 +5,7 @@ import { promptBodySchema, promptQuerySchema } from '../schemas/prompt.js'
 import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { streamCallOptions } from './call-options.js'
-import { asMessages, promptFrom } from './prompt-input.js'
+import { asMessages, promptFrom, promptInputs } from './prompt-input.js'
 
 const SSE_DESCRIPTION =
   'Server-sent events. One `data: {"content": "<delta>"}` frame per text delta, then `data: {"done": true}` ' +
@@ -32,7 +32,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/stream',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', moderatedInput: promptInputs },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events',
@@ -55,7 +55,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     '/stream',
     {
       // EventSource cannot send a key: a token from POST /auth/stream-token as `?access_token=`.
-      config: { scope: 'use', streamToken: true },
+      config: { scope: 'use', streamToken: true, moderatedInput: promptInputs },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events, for EventSource',
