@@ -1,0 +1,178 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ndjsonReply, ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
+import { okReply, sseReply, startFakeOpenAI } from '../fakes/openai.js'
+import type { FakeUpstream } from '../fakes/upstream.js'
+import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+import { parseMetrics, sumOf } from '../metrics-text.js'
+import { usePolicyFile } from '../moderation-policy.js'
+
+const BLOCKED = 'Project Nightingale'
+
+let openai: FakeUpstream
+let ollama: FakeUpstream
+let harness: TestApp
+let app: FastifyInstance
+const policy = usePolicyFile({
+  rules: [{ id: 'card', pattern: '\\b4[0-9]{15}\\b', maxMatchChars: 16 }],
+  maxInputChars: 200,
+})
+
+beforeAll(async () => {
+  openai = await startFakeOpenAI()
+  ollama = await startFakeOllama()
+  harness = await buildTestApp(
+    testConfig({
+      OPENAI_BASE_URL: openai.url,
+      OLLAMA_HOST: ollama.url,
+      MODERATION_BLOCKED_TERMS: `${BLOCKED}, internal only`,
+      MODERATION_POLICY_FILE: policy.path,
+      // Refused inputs never reach the store: an empty folder of the suite's own.
+      RAG_DATA_DIR: policy.directory,
+    }),
+  )
+  app = harness.app
+})
+afterAll(async () => {
+  await app?.close()
+  await Promise.all([openai?.close(), ollama?.close()])
+})
+beforeEach(() => {
+  openai.reset(okReply())
+  ollama.reset(ndjsonReply())
+})
+
+const refusal = (rule: string, loc: (string | number)[]) => ({
+  detail: [{ loc, msg: `Refused by the content policy (rule ${rule})`, type: 'content_policy' }],
+})
+
+const prompt = encodeURIComponent(`Tell me about ${BLOCKED}`)
+
+/** Every generating route, with a request that carries the blocked phrase, and where it carries it. */
+const refusedRequests = [
+  {
+    name: 'POST /chat (the second message)',
+    request: {
+      method: 'POST' as const,
+      url: '/chat',
+      payload: {
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'user', content: `About ${BLOCKED}?` },
+        ],
+      },
+    },
+    loc: ['body', 'messages', 1, 'content'],
+  },
+  {
+    name: 'POST /safe (query)',
+    request: { method: 'POST' as const, url: `/safe?prompt=${prompt}` },
+    loc: ['query', 'prompt'],
+  },
+  {
+    name: 'POST /stream (body)',
+    request: { method: 'POST' as const, url: '/stream', payload: { prompt: `About ${BLOCKED}` } },
+    loc: ['body', 'prompt'],
+  },
+  {
+    name: 'GET /stream (query)',
+    request: { method: 'GET' as const, url: `/stream?prompt=${prompt}` },
+    loc: ['query', 'prompt'],
+  },
+  {
+    name: 'POST /local-chat (body)',
+    request: { method: 'POST' as const, url: '/local-chat', payload: { prompt: `About ${BLOCKED}` } },
+    loc: ['body', 'prompt'],
+  },
+  {
+    name: 'POST /local-stream (query)',
+    request: { method: 'POST' as const, url: `/local-stream?prompt=${prompt}` },
+    loc: ['query', 'prompt'],
+  },
+  {
+    name: 'POST /rag (the question)',
+    request: { method: 'POST' as const, url: '/rag', payload: { query: `What is ${BLOCKED}?` } },
+    loc: ['body', 'query'],
+  },
+]
+
+describe('the input policy', () => {
+  it.each(refusedRequests)(
+    'refuses $name with 422 naming the rule and where, calling no model',
+    async ({ request, loc }) => {
+      const response = await app.inject(request)
+      expect(response.statusCode).toBe(422)
+      expect(response.json()).toEqual(refusal('blocked-terms', loc))
+      expect(response.body.toLowerCase()).not.toContain('nightingale')
+      expect(openai.received).toEqual([])
+      expect(ollama.received).toEqual([])
+    },
+  )
+
+  it('logs the rule that refused an input, never the input', async () => {
+    const secret = 'internal only: the launch date'
+    await app.inject({ method: 'POST', url: '/stream', payload: { prompt: secret } })
+    expect(harness.logText()).toContain('Refused by the content policy (rule blocked-terms)')
+    expect(harness.logText()).not.toContain('launch date')
+  })
+
+  it('refuses the phrase written in full-width letters with zero-width spaces', async () => {
+    const disguised = 'ＰＲＯＪＥＣＴ Night\u200bin\u200dgale'
+    const response = await app.inject({ method: 'POST', url: '/local-chat', payload: { prompt: disguised } })
+    expect(response.json()).toEqual(refusal('blocked-terms', ['body', 'prompt']))
+  })
+
+  it("refuses text a policy file's regular expression matches, by the rule's id", async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/safe',
+      payload: { prompt: 'card 4111111111111111' },
+    })
+    expect(response.json()).toEqual(refusal('card', ['body', 'prompt']))
+  })
+
+  it('refuses an input longer than maxInputChars as rule max_input_chars', async () => {
+    const response = await app.inject({ method: 'POST', url: '/safe', payload: { prompt: 'a'.repeat(201) } })
+    expect(response.json()).toEqual(refusal('max_input_chars', ['body', 'prompt']))
+  })
+
+  it('lets an input that only resembles a rule through to the model', async () => {
+    ollama.enqueue(ollamaJsonReply('ollama-generate.json'))
+    const response = await app.inject({
+      method: 'POST',
+      url: '/local-chat',
+      payload: { prompt: 'Project Night-in-gale, card 41111111111111112, internal-only' },
+    })
+    expect(response.statusCode).toBe(200)
+    expect(ollama.received[0]?.json?.prompt).toBe(
+      'Project Night-in-gale, card 41111111111111112, internal-only',
+    )
+  })
+
+  it('streams as before when the input passes', async () => {
+    openai.enqueue(sseReply())
+    const response = await app.inject({ method: 'POST', url: '/stream', payload: { prompt: 'Say hi' } })
+    expect(response.statusCode).toBe(200)
+    expect(response.body).toContain('data: {"done":true}')
+  })
+
+  it('counts refusals by rule and direction in the metrics', async () => {
+    const before = sumOf(
+      parseMetrics((await app.inject('/metrics')).body),
+      'genai_moderation_blocked_total',
+      {
+        rule: 'card',
+        direction: 'input',
+      },
+    )
+    await app.inject({
+      method: 'POST',
+      url: '/chat',
+      payload: { messages: [{ role: 'user', content: '4111111111111111' }] },
+    })
+    const after = parseMetrics((await app.inject('/metrics')).body)
+    expect(sumOf(after, 'genai_moderation_blocked_total', { rule: 'card', direction: 'input' })).toBe(
+      before + 1,
+    )
+  })
+})
