@@ -237,6 +237,8 @@ export class ContentPolicyError extends RequestValidationError {
     issue: RequestIssue,
   ) {
     super([issue])
+    // The issue's own words: a stream's last frame has no `loc` to prefix.
+    this.message = issue.msg
   }
 
   /** An input at `loc` (e.g. ['body', 'messages', 0, 'content']) breaks `rule`. */
