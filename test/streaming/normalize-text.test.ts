@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normalizedLength, normalizeText } from '../../src/streaming/normalize-text.js'
+import { normalizeText } from '../../src/streaming/normalize-text.js'
 
 describe('normalizeText', () => {
   it('folds ASCII to lower case', () => {
@@ -19,21 +19,15 @@ describe('normalizeText', () => {
     expect(normalizeText('s\u200be\u200cc\u200dr\u2060e\ufefft\u00ad')).toBe('secret')
   })
 
+  it('counts invisible characters as nothing and expands a compatibility ligature to two letters', () => {
+    expect(normalizeText('a\u200bb\u0301ﬁ')).toHaveLength(4)
+  })
+
   it('expands compatibility ligatures', () => {
     expect(normalizeText('ﬁle')).toBe('file')
   })
 
   it('drops the dot that lower-casing a dotted capital I adds', () => {
     expect(normalizeText('İstanbul')).toBe('istanbul')
-  })
-})
-
-describe('normalizedLength', () => {
-  it('counts ASCII characters one each', () => {
-    expect(normalizedLength('Hello!')).toBe(6)
-  })
-
-  it('counts invisible characters as nothing and a ligature as two', () => {
-    expect(normalizedLength('a\u200bb\u0301ﬁ')).toBe(4)
   })
 })
