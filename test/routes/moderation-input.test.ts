@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ndjsonReply, ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
 import { okReply, sseReply, startFakeOpenAI } from '../fakes/openai.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
-import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+import { buildTestApp, openTestApp, type TestApp, testConfig } from '../helpers.js'
 import { parseMetrics, sumOf } from '../metrics-text.js'
 import { usePolicyFile } from '../moderation-policy.js'
 
@@ -174,5 +174,13 @@ describe('the input policy', () => {
     expect(sumOf(after, 'genai_moderation_blocked_total', { rule: 'card', direction: 'input' })).toBe(
       before + 1,
     )
+  })
+
+  it('is not installed at all when no policy is configured: the same input reaches the model', async () => {
+    const { app: unmoderated } = await openTestApp(testConfig({ OPENAI_BASE_URL: openai.url }))
+    expect(unmoderated.inputModeration).toBeUndefined()
+    const response = await unmoderated.inject({ method: 'POST', url: '/safe', payload: { prompt: BLOCKED } })
+    expect(response.statusCode).toBe(200)
+    expect(openai.received).toHaveLength(1)
   })
 })
