@@ -55,7 +55,8 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           `${INPUT_DESCRIPTION} The body is Ollama's /api/generate stream, one JSON object per line, each ending ` +
           'in `\\n`; the last has `"done": true`. A failure after the first line ends the stream with ' +
-          '`{"error": "<message>"}`; failures before it are ordinary HTTP errors.',
+          '`{"error": "<message>"}` (`{"error": "content_filtered"}` when the moderation policy withholds the ' +
+          'rest); failures before it are ordinary HTTP errors.',
         tags: ['local'],
         querystring: promptQuerySchema,
         body: promptBodySchema,

@@ -10,7 +10,8 @@ import { asMessages, promptFrom, promptInputs } from './prompt-input.js'
 const SSE_DESCRIPTION =
   'Server-sent events. One `data: {"content": "<delta>"}` frame per text delta, then `data: {"done": true}` ' +
   '(with `"reason"` when the answer was cut short, e.g. `max_output_tokens`). A failure after the stream ' +
-  'began ends it with `data: {"error": "stream_error", "detail": "<message>"}`. Every data frame has an ' +
+  'began ends it with `data: {"error": "stream_error", "detail": "<message>"}`, or `"error": "content_filtered"` ' +
+  'when the moderation policy withholds the rest of the answer. Every data frame has an ' +
   '`id:`; comments (`: ping`) are heartbeats. Failures before the first event are ordinary HTTP errors.'
 
 const sseResponse = {
