@@ -45,7 +45,7 @@ export class ContentPolicy {
     let maxMatchChars = 0
     for (const rule of rules) {
       if ('pattern' in rule) {
-        patterns.push({ id: rule.id, regexp: new RegExp(rule.pattern, 'u') })
+        patterns.push({ id: rule.id, regexp: new RegExp(rule.pattern, 'uy') })
         maxMatchChars = Math.max(maxMatchChars, rule.maxMatchChars)
         continue
       }
@@ -61,24 +61,35 @@ export class ContentPolicy {
     if (terms.length > 0) alternatives.push(terms.join('|'))
     for (const { regexp } of patterns) alternatives.push(`(?:${regexp.source})`)
     // No rule at all: a RegExp that never matches.
-    this.#matcher = new RegExp(alternatives.length > 0 ? alternatives.join('|') : '[^\\s\\S]', 'u')
+    // `g`: only for `lastIndex`, where a search starts.
+    this.#matcher = new RegExp(alternatives.length > 0 ? alternatives.join('|') : '[^\\s\\S]', 'gu')
     this.#patterns = patterns
     this.maxMatchChars = maxMatchChars
   }
 
   /**
    * The id of a rule `text` breaks, or undefined; `text` is in matching form already (normalizeText).
-   * With `more` (a stream that has not ended), a pattern's match that reaches the end of `text` does
-   * not count yet (a term's does): the text that follows may undo it (`\bcat\b` in "cat" before "alog" arrives); it is found
-   * again once a character follows it, or at the end.
+   * Matches are looked for from `from` on (what a stream already checked before it is not scanned again;
+   * lookbehinds and `\b` still see the text before it). With `more` (a stream that has not ended), a
+   * pattern's match that reaches the end of `text` does not count yet (a term's does): the text that
+   * follows may undo it (`\bcat\b` in "cat" before "alog" arrives); it is found again once a character
+   * follows it, or at the end.
    */
-  findInNormalized(text: string, more = false): string | undefined {
-    const match = this.#matcher.exec(text)
+  findInNormalized(text: string, more = false, from = 0): string | undefined {
+    const matcher = this.#matcher
+    matcher.lastIndex = from
+    const match = matcher.exec(text)
     if (match === null) return undefined
     const term = this.#termRules.get(match[0])
     if (term !== undefined) return term
     if (more && match.index + match[0].length === text.length) return undefined
-    return this.#patterns.find(({ regexp }) => regexp.test(text))?.id ?? 'unknown'
+    // The pattern that matched there: each is sticky, tried at the match's own position.
+    return (
+      this.#patterns.find(({ regexp }) => {
+        regexp.lastIndex = match.index
+        return regexp.test(text)
+      })?.id ?? 'unknown'
+    )
   }
 
   /** The id of a rule the whole of `text` breaks, or undefined. */

@@ -46,7 +46,10 @@ export function outputPolicy(policy: ContentPolicy, meter?: ModerationMeter): St
       const part = event.type === 'part' ? event.part : undefined
       if (part?.type === 'text-delta') {
         const normalized = normalizeText(part.text)
-        const rule = policy.findInNormalized(released + heldText + normalized, true)
+        const checked = released + heldText
+        // A new match ends in this delta (or at the end of what came before, deferred): it starts after `from`.
+        const from = Math.max(0, checked.length - holdChars)
+        const rule = policy.findInNormalized(checked + normalized, true, from)
         if (rule !== undefined) return refuse(rule, context)
         held.push({ event, normalized })
         heldText += normalized
@@ -63,7 +66,8 @@ export function outputPolicy(policy: ContentPolicy, meter?: ModerationMeter): St
       }
       // The stream ends (its last part, or a failure): what is held is whole now, checked as such.
       if (held.length > 0) {
-        const rule = policy.findInNormalized(released + heldText, false)
+        const whole = released + heldText
+        const rule = policy.findInNormalized(whole, false, Math.max(0, whole.length - holdChars))
         if (rule !== undefined && part !== undefined) return refuse(rule, context)
         if (rule === undefined) while (held.length > 0) releaseOldest(context)
       }

@@ -43,6 +43,16 @@ describe('ContentPolicy', () => {
     expect(literal.find('aXb-(c)|[d]/e')).toBe(undefined)
   })
 
+  it('looks for matches from a position on, naming the rule that matched there', () => {
+    const two = new ContentPolicy([
+      { id: 'first', pattern: 'aa[0-9]', maxMatchChars: 3 },
+      { id: 'second', pattern: 'bb[0-9]', maxMatchChars: 3 },
+    ])
+    expect(two.findInNormalized('aa1 bb2', false, 0)).toBe('first')
+    expect(two.findInNormalized('aa1 bb2', false, 1)).toBe('second')
+    expect(two.findInNormalized('aa1 bb2', false, 5)).toBe(undefined)
+  })
+
   it('with no rules, matches nothing', () => {
     expect(new ContentPolicy([]).find('anything at all')).toBe(undefined)
   })

@@ -1,6 +1,8 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type AppError, ContentPolicyError, UpstreamUnavailableError } from '../../src/errors.js'
 import { ContentPolicy } from '../../src/streaming/content-policy.js'
+import { normalizeText } from '../../src/streaming/normalize-text.js'
 import { outputPolicy } from '../../src/streaming/output-policy.js'
 import { Pipeline, type RelayEvent } from '../../src/streaming/pipeline.js'
 import { delta, end, RecordingSink, start } from './doubles.js'
@@ -101,6 +103,14 @@ describe('outputPolicy', () => {
     expect(stream.sink.parts.at(-1)).toEqual(end())
   })
 
+  it('does not see a word-bounded rule where the released text it keeps for context begins mid-word', () => {
+    const stream = policedStream()
+    // The last 32 released characters are the second delta: "cat" of "concat", no word boundary there.
+    stream.push('con', 'cat is no word inside concat, ok', 'twenty more characters', ' and the end.')
+    stream.pipeline.push({ type: 'part', part: end() })
+    expect(stream.failures).toEqual([])
+  })
+
   it('keeps parts without text in their place behind held text', () => {
     const stream = policedStream()
     const progress = { type: 'progress' as const, raw: '{"n":1}' }
@@ -128,5 +138,61 @@ describe('outputPolicy', () => {
     stream.push('the ', 'cat')
     stream.pipeline.fail(failure)
     expect(stream.sink.events).toEqual([{ type: 'failure', error: failure }])
+  })
+})
+
+describe('outputPolicy, for any way a text is cut into deltas', () => {
+  /** `text` cut at `cuts` (positions, taken modulo its length), in order: the deltas of one stream. */
+  const cutAt = (text: string, cuts: number[]) => {
+    const positions = [...new Set(cuts.map((cut) => cut % (text.length + 1)))].sort((a, b) => a - b)
+    return [0, ...positions, text.length]
+      .slice(1)
+      .map((position, index, ends) => text.slice(index === 0 ? 0 : ends[index - 1], position))
+      .filter((piece) => piece !== '')
+  }
+  const FULL_WIDTH_OFFSET = 0xfee0
+  /** The phrase disguised letter by letter: upper case, full-width, or followed by a zero-width space. */
+  const disguised = fc
+    .array(fc.constantFrom('plain', 'upper', 'full-width', 'zero-width'), {
+      minLength: PHRASE.length,
+      maxLength: PHRASE.length,
+    })
+    .map((ways) =>
+      [...PHRASE]
+        .map((letter, index) => {
+          if (letter === ' ') return letter
+          if (ways[index] === 'upper') return letter.toUpperCase()
+          if (ways[index] === 'full-width')
+            return String.fromCharCode(letter.charCodeAt(0) + FULL_WIDTH_OFFSET)
+          return ways[index] === 'zero-width' ? `${letter}\u200b` : letter
+        })
+        .join(''),
+    )
+
+  it('never sends any of the phrase, however disguised, and fails the stream', () => {
+    fc.assert(
+      fc.property(fc.string(), disguised, fc.string(), fc.array(fc.nat()), (before, phrase, after, cuts) => {
+        const stream = policedStream()
+        stream.push(...cutAt(`${before}${phrase}${after}`, cuts))
+        stream.pipeline.push({ type: 'part', part: end() })
+        expect(stream.failures).toHaveLength(1)
+        expect(normalizeText(stream.received())).not.toContain(PHRASE)
+        expect(stream.received().length).toBeLessThanOrEqual(before.length)
+      }),
+    )
+  })
+
+  it('relays a text that breaks no rule as exactly the same parts', () => {
+    const clean = fc.string({ unit: 'grapheme' }).filter((text) => policy.find(text) === undefined)
+    fc.assert(
+      fc.property(clean, fc.array(fc.nat()), (text, cuts) => {
+        const stream = policedStream()
+        const deltas = cutAt(text, cuts)
+        stream.push(...deltas)
+        stream.pipeline.push({ type: 'part', part: end() })
+        expect(stream.failures).toEqual([])
+        expect(stream.sink.parts).toEqual([...deltas.map(delta), end()])
+      }),
+    )
   })
 })
