@@ -1,45 +1,28 @@
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ndjsonReply, ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
-import { okReply, sseReply, startFakeOpenAI } from '../fakes/openai.js'
-import type { FakeUpstream } from '../fakes/upstream.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ollamaJsonReply } from '../fakes/ollama.js'
+import { sseReply } from '../fakes/openai.js'
 import { buildTestApp, openTestApp, type TestApp, testConfig } from '../helpers.js'
 import { parseMetrics, sumOf } from '../metrics-text.js'
-import { usePolicyFile } from '../moderation-policy.js'
+import { useModerationSuite } from '../moderation-suite.js'
 
 const BLOCKED = 'Project Nightingale'
 
-let openai: FakeUpstream
-let ollama: FakeUpstream
 let harness: TestApp
 let app: FastifyInstance
-const policy = usePolicyFile({
+const suite = useModerationSuite({
   rules: [{ id: 'card', pattern: '\\b4[0-9]{15}\\b', maxMatchChars: 16 }],
   maxInputChars: 200,
 })
 
 beforeAll(async () => {
-  openai = await startFakeOpenAI()
-  ollama = await startFakeOllama()
   harness = await buildTestApp(
-    testConfig({
-      OPENAI_BASE_URL: openai.url,
-      OLLAMA_HOST: ollama.url,
-      MODERATION_BLOCKED_TERMS: `${BLOCKED}, internal only`,
-      MODERATION_POLICY_FILE: policy.path,
-      // Refused inputs never reach the store: an empty folder of the suite's own.
-      RAG_DATA_DIR: policy.directory,
-    }),
+    testConfig(suite.environment({ MODERATION_BLOCKED_TERMS: `${BLOCKED}, internal only` })),
   )
   app = harness.app
 })
 afterAll(async () => {
   await app?.close()
-  await Promise.all([openai?.close(), ollama?.close()])
-})
-beforeEach(() => {
-  openai.reset(okReply())
-  ollama.reset(ndjsonReply())
 })
 
 const refusal = (rule: string, loc: (string | number)[]) => ({
@@ -104,8 +87,8 @@ describe('the input policy', () => {
       expect(response.statusCode).toBe(422)
       expect(response.json()).toEqual(refusal('blocked-terms', loc))
       expect(response.body.toLowerCase()).not.toContain('nightingale')
-      expect(openai.received).toEqual([])
-      expect(ollama.received).toEqual([])
+      expect(suite.openai.received).toEqual([])
+      expect(suite.ollama.received).toEqual([])
     },
   )
 
@@ -137,20 +120,20 @@ describe('the input policy', () => {
   })
 
   it('lets an input that only resembles a rule through to the model', async () => {
-    ollama.enqueue(ollamaJsonReply('ollama-generate.json'))
+    suite.ollama.enqueue(ollamaJsonReply('ollama-generate.json'))
     const response = await app.inject({
       method: 'POST',
       url: '/local-chat',
       payload: { prompt: 'Project Night-in-gale, card 41111111111111112, internal-only' },
     })
     expect(response.statusCode).toBe(200)
-    expect(ollama.received[0]?.json?.prompt).toBe(
+    expect(suite.ollama.received[0]?.json?.prompt).toBe(
       'Project Night-in-gale, card 41111111111111112, internal-only',
     )
   })
 
   it('streams as before when the input passes', async () => {
-    openai.enqueue(sseReply())
+    suite.openai.enqueue(sseReply())
     const response = await app.inject({ method: 'POST', url: '/stream', payload: { prompt: 'Say hi' } })
     expect(response.statusCode).toBe(200)
     expect(response.body).toContain('data: {"done":true}')
@@ -177,10 +160,12 @@ describe('the input policy', () => {
   })
 
   it('is not installed at all when no policy is configured: the same input reaches the model', async () => {
-    const { app: unmoderated } = await openTestApp(testConfig({ OPENAI_BASE_URL: openai.url }))
+    const { app: unmoderated } = await openTestApp(
+      testConfig({ OPENAI_BASE_URL: suite.openai.url, RAG_DATA_DIR: suite.directory }),
+    )
     expect(unmoderated.inputModeration).toBeUndefined()
     const response = await unmoderated.inject({ method: 'POST', url: '/safe', payload: { prompt: BLOCKED } })
     expect(response.statusCode).toBe(200)
-    expect(openai.received).toHaveLength(1)
+    expect(suite.openai.received).toHaveLength(1)
   })
 })

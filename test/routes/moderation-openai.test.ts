@@ -1,29 +1,27 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { errorReply, openAIWithModeration, startFakeOpenAI } from '../fakes/openai.js'
-import type { FakeUpstream } from '../fakes/upstream.js'
+import { errorReply, openAIWithModeration } from '../fakes/openai.js'
 import { buildTestApp, type TestApp, testConfig } from '../helpers.js'
+import { useModerationSuite } from '../moderation-suite.js'
 
 /** What the fake's moderation flags (as OpenAI would flag a threat). */
 const THREAT = 'I will hurt you'
 
-let openai: FakeUpstream
 let harness: TestApp
 let app: FastifyInstance
+const suite = useModerationSuite()
 
 beforeAll(async () => {
-  openai = await startFakeOpenAI()
   harness = await buildTestApp(
-    testConfig({ OPENAI_BASE_URL: openai.url, MODERATION_OPENAI: 'true', RETRY_ATTEMPTS: '1' }),
+    testConfig(suite.environment({ MODERATION_OPENAI: 'true', RETRY_ATTEMPTS: '1' })),
   )
   app = harness.app
 })
 afterAll(async () => {
   await app?.close()
-  await openai?.close()
 })
 beforeEach(() => {
-  openai.reset(openAIWithModeration(THREAT))
+  suite.openai.reset(openAIWithModeration(THREAT))
 })
 
 const chat = (...contents: string[]) =>
@@ -37,8 +35,8 @@ describe("OpenAI's moderation endpoint (MODERATION_OPENAI)", () => {
   it('asks omni-moderation-latest about every input in one call, before the model', async () => {
     const response = await chat('Hello', 'How are you?')
     expect(response.json()).toMatchObject({ text: 'Hi there! How can I help you today?' })
-    expect(openai.received.map((request) => request.url)).toEqual(['/v1/moderations', '/v1/responses'])
-    expect(openai.received[0]?.json).toEqual({
+    expect(suite.openai.received.map((request) => request.url)).toEqual(['/v1/moderations', '/v1/responses'])
+    expect(suite.openai.received[0]?.json).toEqual({
       model: 'omni-moderation-latest',
       input: ['Hello', 'How are you?'],
     })
@@ -56,21 +54,21 @@ describe("OpenAI's moderation endpoint (MODERATION_OPENAI)", () => {
         },
       ],
     })
-    expect(openai.received.map((request) => request.url)).toEqual(['/v1/moderations'])
+    expect(suite.openai.received.map((request) => request.url)).toEqual(['/v1/moderations'])
     expect(harness.logText()).not.toContain(THREAT)
   })
 
   it('refuses with 503 when the moderation endpoint fails (fail closed), calling no model', async () => {
-    openai.reset(errorReply(500))
+    suite.openai.reset(errorReply(500))
     const response = await chat('Hello')
     expect(response.statusCode).toBe(503)
     expect(response.json()).toEqual({ detail: 'Content moderation is unavailable; retry later' })
-    expect(openai.received.map((request) => request.url)).toEqual(['/v1/moderations'])
+    expect(suite.openai.received.map((request) => request.url)).toEqual(['/v1/moderations'])
     expect(harness.logText()).toContain('OpenAI moderation failed: upstream_unavailable')
   })
 
   it('refuses with 503 when the moderation endpoint answers fewer results than inputs', async () => {
-    openai.reset({
+    suite.openai.reset({
       kind: 'json',
       status: 200,
       headers: { 'content-type': 'application/json' },
@@ -85,6 +83,6 @@ describe("OpenAI's moderation endpoint (MODERATION_OPENAI)", () => {
     const response = await app.inject({ method: 'GET', url: `/stream?prompt=${encodeURIComponent(THREAT)}` })
     expect(response.statusCode).toBe(422)
     expect(response.json().detail[0].loc).toEqual(['query', 'prompt'])
-    expect(openai.received.map((request) => request.url)).toEqual(['/v1/moderations'])
+    expect(suite.openai.received.map((request) => request.url)).toEqual(['/v1/moderations'])
   })
 })

@@ -1,47 +1,34 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ndjsonLines, ndjsonReply, ndjsonTextReply, startFakeOllama } from '../fakes/ollama.js'
-import { okReply, sseReply, startFakeOpenAI, textDeltasReply } from '../fakes/openai.js'
-import type { FakeUpstream } from '../fakes/upstream.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ndjsonLines, ndjsonReply, ndjsonTextReply } from '../fakes/ollama.js'
+import { sseReply, textDeltasReply } from '../fakes/openai.js'
 import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
 import { parseMetrics, sumOf } from '../metrics-text.js'
-import { usePolicyFile } from '../moderation-policy.js'
+import { useModerationSuite } from '../moderation-suite.js'
 import { readSse } from '../sse-client.js'
 import { waitFor } from '../wait-for.js'
 
 const WITHHELD = (rule: string) => `The answer was withheld by the content policy (rule ${rule})`
 
-let openai: FakeUpstream
-let ollama: FakeUpstream
 /** The same app twice: with the output policy, and without any (the byte-identical comparison). */
 let moderated: TestApp & { base: string }
 let plain: TestApp & { base: string }
-const policy = usePolicyFile({
+const suite = useModerationSuite({
   rules: [
     { id: 'secrets', terms: ['project nightingale'], appliesTo: ['output'] },
     { id: 'greeting', terms: ['how can I help'], appliesTo: ['output'] },
   ],
 })
-
 async function serve(environment: Record<string, string>) {
-  const harness = await buildTestApp(
-    testConfig({ OPENAI_BASE_URL: openai.url, OLLAMA_HOST: ollama.url, ...environment }),
-  )
+  const harness = await buildTestApp(testConfig(environment))
   return { ...harness, base: await listen(harness.app) }
 }
 
 beforeAll(async () => {
-  openai = await startFakeOpenAI()
-  ollama = await startFakeOllama()
-  moderated = await serve({ MODERATION_POLICY_FILE: policy.path })
-  plain = await serve({})
+  moderated = await serve(suite.environment())
+  plain = await serve(suite.environment({ MODERATION_POLICY_FILE: '' }))
 })
 afterAll(async () => {
   await Promise.all([moderated?.app.close(), plain?.app.close()])
-  await Promise.all([openai?.close(), ollama?.close()])
-})
-beforeEach(() => {
-  openai.reset(okReply())
-  ollama.reset(ndjsonReply())
 })
 
 const post = (base: string, path: string, body: object = { prompt: 'Say hi' }) =>
@@ -64,19 +51,19 @@ const leaking = [
 
 describe('the output policy on streams', () => {
   it('ends an SSE stream with content_filtered before the phrase, and aborts the OpenAI upstream', async () => {
-    openai.enqueue(textDeltasReply(leaking, { delayMs: 20 }))
-    const abandonedBefore = openai.abandonedRequests
+    suite.openai.enqueue(textDeltasReply(leaking, { delayMs: 20 }))
+    const abandonedBefore = suite.openai.abandonedRequests
     const stream = await readSse(await post(moderated.base, '/stream'))
     expect(stream.text).toBe('Sure. ')
     expect(stream.last).toEqual({ error: 'content_filtered', detail: WITHHELD('secrets') })
-    await waitFor(() => openai.abandonedRequests - abandonedBefore === 1)
+    await waitFor(() => suite.openai.abandonedRequests - abandonedBefore === 1)
     expect(moderated.logText()).toContain('"code":"content_filtered"')
     expect(moderated.logText().toLowerCase()).not.toContain('nightingale')
   })
 
   it('ends an NDJSON stream with {"error": "content_filtered"} and aborts the Ollama upstream', async () => {
-    ollama.enqueue(ndjsonTextReply(leaking, { delayMs: 20 }))
-    const abandonedBefore = ollama.abandonedRequests
+    suite.ollama.enqueue(ndjsonTextReply(leaking, { delayMs: 20 }))
+    const abandonedBefore = suite.ollama.abandonedRequests
     const response = await post(moderated.base, '/local-stream')
     const lines = (await response.text()).split('\n').filter(Boolean)
     expect(lines.map((line) => JSON.parse(line).response ?? JSON.parse(line).error)).toEqual([
@@ -84,12 +71,12 @@ describe('the output policy on streams', () => {
       'content_filtered',
     ])
     expect(lines.at(-1)).toBe('{"error":"content_filtered"}')
-    await waitFor(() => ollama.abandonedRequests - abandonedBefore === 1)
+    await waitFor(() => suite.ollama.abandonedRequests - abandonedBefore === 1)
   })
 
   it('relays an SSE stream that only resembles a rule byte for byte as without a policy', async () => {
     const resembling = ['Project Night', 'gale and the ', 'nightingales of projects', ' are fine.']
-    openai.enqueue(textDeltasReply(resembling), textDeltasReply(resembling))
+    suite.openai.enqueue(textDeltasReply(resembling), textDeltasReply(resembling))
     const withPolicy = await (await post(moderated.base, '/stream')).text()
     const without = await (await post(plain.base, '/stream')).text()
     expect(withPolicy).toBe(without)
@@ -103,7 +90,7 @@ describe('the output policy on streams', () => {
 
   it('releases the held tail of a clean stream before its done frame', async () => {
     const deltas = ['Here it is: ', 'a short ending']
-    openai.enqueue(textDeltasReply(deltas))
+    suite.openai.enqueue(textDeltasReply(deltas))
     const stream = await readSse(await post(moderated.base, '/stream'))
     expect(stream.frames.map((frame) => frame.data)).toEqual([
       { content: 'Here it is: ' },
@@ -113,7 +100,7 @@ describe('the output policy on streams', () => {
   })
 
   it('withholds the rest of the recorded answer once the output-only rule matches', async () => {
-    openai.enqueue(sseReply())
+    suite.openai.enqueue(sseReply())
     const stream = await readSse(await post(moderated.base, '/stream'))
     // Nothing is released: "Hi" waits for the 19 characters of the longest rule ("project nightingale")
     // to follow it, and "how can i help" is complete after 17.
@@ -132,7 +119,7 @@ describe('the output policy on streams', () => {
         },
       )
     const before = await count()
-    openai.enqueue(textDeltasReply(leaking))
+    suite.openai.enqueue(textDeltasReply(leaking))
     await (await post(moderated.base, '/stream')).text()
     expect(await count()).toBe(before + 1)
   })
@@ -151,7 +138,7 @@ describe('the output policy on whole answers', () => {
   })
 
   it('answers a clean whole answer as without a policy', async () => {
-    ollama.enqueue({
+    suite.ollama.enqueue({
       ...ndjsonReply(),
       kind: 'json',
       status: 200,
