@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ndjsonLines, ndjsonReply, ndjsonTextReply } from '../fakes/ollama.js'
+import { ndjsonLines, ndjsonTextReply, ollamaJsonReply } from '../fakes/ollama.js'
 import { sseReply, textDeltasReply } from '../fakes/openai.js'
 import { buildTestApp, listen, type TestApp, testConfig } from '../helpers.js'
 import { parseMetrics, sumOf } from '../metrics-text.js'
@@ -138,15 +138,9 @@ describe('the output policy on whole answers', () => {
   })
 
   it('answers a clean whole answer as without a policy', async () => {
-    suite.ollama.enqueue({
-      ...ndjsonReply(),
-      kind: 'json',
-      status: 200,
-      body: '{"model":"llama3.2","created_at":"2026-11-26T12:00:00Z","response":"All fine.","done":true}',
-      headers: { 'content-type': 'application/json' },
-    })
+    suite.ollama.enqueue(ollamaJsonReply('ollama-generate.json'))
     const response = await post(moderated.base, '/local-chat')
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ response: 'All fine.' })
+    expect(await response.json()).toEqual({ response: 'The sky is blue because of Rayleigh scattering.' })
   })
 })
