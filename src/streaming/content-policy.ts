@@ -60,8 +60,7 @@ export class ContentPolicy {
     const terms = [...this.#termRules.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp)
     if (terms.length > 0) alternatives.push(terms.join('|'))
     for (const { regexp } of patterns) alternatives.push(`(?:${regexp.source})`)
-    // No rule at all: a RegExp that never matches.
-    // `g`: only for `lastIndex`, where a search starts.
+    // No rule at all: a RegExp that never matches. `g`: for `lastIndex`, where a search starts.
     this.#matcher = new RegExp(alternatives.length > 0 ? alternatives.join('|') : '[^\\s\\S]', 'gu')
     this.#patterns = patterns
     this.maxMatchChars = maxMatchChars
@@ -78,18 +77,23 @@ export class ContentPolicy {
   findInNormalized(text: string, more = false, from = 0): string | undefined {
     const matcher = this.#matcher
     matcher.lastIndex = from
-    const match = matcher.exec(text)
-    if (match === null) return undefined
-    const term = this.#termRules.get(match[0])
-    if (term !== undefined) return term
-    if (more && match.index + match[0].length === text.length) return undefined
-    // The pattern that matched there: each is sticky, tried at the match's own position.
-    return (
-      this.#patterns.find(({ regexp }) => {
-        regexp.lastIndex = match.index
+    for (let match = matcher.exec(text); match !== null; match = matcher.exec(text)) {
+      const term = this.#termRules.get(match[0])
+      if (term !== undefined) return term
+      const { index } = match
+      // Not yet: a match further on (a term inside this one) may count now.
+      if (more && index + match[0].length === text.length) {
+        matcher.lastIndex = index + 1
+        continue
+      }
+      // The pattern that matched there: each is sticky, tried at the match's own position.
+      const pattern = this.#patterns.find(({ regexp }) => {
+        regexp.lastIndex = index
         return regexp.test(text)
-      })?.id ?? 'unknown'
-    )
+      })
+      return pattern?.id ?? 'unknown'
+    }
+    return undefined
   }
 
   /** The id of a rule the whole of `text` breaks, or undefined. */

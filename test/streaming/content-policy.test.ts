@@ -37,6 +37,14 @@ describe('ContentPolicy', () => {
     expect(policy.findInNormalized('a cat.', true)).toBe('cat')
   })
 
+  it('with more text to come, still finds a term inside a pattern match that waits for it', () => {
+    const nested = new ContentPolicy([
+      { id: 'word', pattern: 'x[a-z]{1,20}', maxMatchChars: 21 },
+      { id: 'term', terms: ['secret'] },
+    ])
+    expect(nested.findInNormalized('a xsecretly', true)).toBe('term')
+  })
+
   it('escapes every character a term could mean as regular-expression syntax', () => {
     const literal = new ContentPolicy([{ id: 'literal', terms: ['a.b-(c)|[d]/e*'] }])
     expect(literal.find('xa.b-(c)|[d]/e*x')).toBe('literal')
