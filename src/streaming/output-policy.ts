@@ -21,7 +21,7 @@ interface HeldEvent {
  * (the upstream is aborted, the last frame is `content_filtered`) and the held text is never sent. A
  * clean stream's held parts are released before its end. Each delta is normalised once, on arrival, and
  * matched as the concatenation of normalised parts (normalising the whole window again per delta cost
- * ~6 µs per delta on accented text, ~1.5 this way: bench/moderation.ts).
+ * ~6 µs per delta on accented text, 1.4-4.8 µs this way on a loaded machine: bench/moderation.ts).
  */
 export function outputPolicy(policy: ContentPolicy, meter?: ModerationMeter): Stage {
   const holdChars = policy.maxMatchChars
