@@ -10,6 +10,7 @@ import { registerJsonBodyParser } from './plugins/json-body-parser.js'
 import { createLimits, limitRoutesFromHere, redisReadinessCheck } from './plugins/limits/limits.js'
 import { RequestLog } from './plugins/logger.js'
 import { registerMetrics } from './plugins/metrics/index.js'
+import { registerInputModeration } from './plugins/moderation/input-hook.js'
 import { registerNotFound } from './plugins/not-found.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { registerPage } from './plugins/page.js'
@@ -91,6 +92,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const limits = await createLimits(app, config)
   const meters = registerMetrics(app, config)
   await registerServices(app, config, { ...options, streamSlots: limits.streamSlots }, meters)
+  // Before the routes: they declare what it checks (`moderatedInput`).
+  registerInputModeration(app)
   registerReadiness(app, config.READINESS_TIMEOUT_MS)
   // Parsed at boot (loadConfigOrExit): a server that is running has a valid configuration.
   app.readiness.add('config', async () => {})

@@ -134,6 +134,14 @@ export const configSchema = z
 
     // The chat page at / (public/, README "Front end"); false: no route for it at all.
     PAGE_ENABLED: boolean(true),
+    // --- Moderation (README "Moderation"): off, at no cost, unless one of these is set ---
+    // A JSON policy file: rules of terms or patterns, for inputs and/or answers, and maxInputChars.
+    MODERATION_POLICY_FILE: optionalString,
+    // Comma-separated phrases refused in inputs and answers alike (rule id `blocked-terms`).
+    MODERATION_BLOCKED_TERMS: optionalList,
+    // Also asks OpenAI's moderation endpoint (omni-moderation-latest) about every input; fails closed (503).
+    MODERATION_OPENAI: boolean(false),
+    // --- end of moderation ---
   })
   .refine((config) => config.HEADERS_TIMEOUT_MS <= config.REQUEST_TIMEOUT_MS, {
     path: ['HEADERS_TIMEOUT_MS'],
@@ -155,6 +163,10 @@ export const configSchema = z
         message: `must include ${variable} (${config[variable]}), the model of requests that name none`,
       })
     }
+  })
+  .refine((config) => !config.MODERATION_OPENAI || config.OPENAI_API_KEY !== undefined, {
+    path: ['MODERATION_OPENAI'],
+    message: "needs OPENAI_API_KEY: OpenAI's moderation endpoint is called with it",
   })
   .refine((config) => config.CHUNK_OVERLAP_TOKENS < config.CHUNK_TOKENS, {
     path: ['CHUNK_OVERLAP_TOKENS'],

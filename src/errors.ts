@@ -23,6 +23,8 @@ export abstract class AppError extends Error {
   readonly isRetryable: boolean = false
   readonly retryAfterMs: number | undefined
   readonly logDetail: string | undefined
+  /** What a stream's last frame calls this failure (`{"error": ...}`); undefined: the generic one. */
+  readonly streamCode: string | undefined = undefined
 
   constructor(message: string, options: AppErrorOptions = {}) {
     super(message, { cause: options.cause })
@@ -214,8 +216,56 @@ export interface RequestIssue {
 /** Client input that no schema could reject on its own (e.g. a field that may come from two places). */
 export class RequestValidationError extends AppError {
   readonly statusCode = 422
-  readonly code = 'request_validation'
+  readonly code: string = 'request_validation'
   constructor(readonly issues: RequestIssue[]) {
     super(issues.map((issue) => `${issue.loc.join('.')}: ${issue.msg}`).join('; '))
+  }
+}
+
+/**
+ * Text the content policy refuses (README "Moderation"): an input, answered 422 naming where it is, or
+ * an answer, withheld (422 for a whole one, the last frame of a stream). It names the rule, never the
+ * text that matched, in the response and in the log.
+ */
+export class ContentPolicyError extends RequestValidationError {
+  override readonly code = 'content_filtered'
+  override readonly streamCode = 'content_filtered'
+
+  private constructor(
+    /** The id of the rule that refused the text (`openai:<category>` for OpenAI's moderation). */
+    readonly rule: string,
+    issue: RequestIssue,
+  ) {
+    super([issue])
+    // The issue's own words: a stream's last frame has no `loc` to prefix.
+    this.message = issue.msg
+  }
+
+  /** An input at `loc` (e.g. ['body', 'messages', 0, 'content']) breaks `rule`. */
+  static input(rule: string, loc: (string | number)[]): ContentPolicyError {
+    return new ContentPolicyError(rule, {
+      loc,
+      msg: `Refused by the content policy (rule ${rule})`,
+      type: 'content_policy',
+    })
+  }
+
+  /** The model's answer breaks `rule`: it is not sent. */
+  static output(rule: string): ContentPolicyError {
+    return new ContentPolicyError(rule, {
+      loc: ['response'],
+      msg: `The answer was withheld by the content policy (rule ${rule})`,
+      type: 'content_filtered',
+    })
+  }
+}
+
+/** MODERATION_OPENAI is on and OpenAI's moderation could not be asked: inputs are refused (fail closed). */
+export class ModerationUnavailableError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'moderation_unavailable'
+  override readonly isRetryable = true
+  constructor(options?: AppErrorOptions) {
+    super('Content moderation is unavailable; retry later', options)
   }
 }

@@ -4,16 +4,19 @@ import { ProviderNotConfiguredError } from '../errors.js'
 import { createConnectionPool } from '../providers/connection-pool.js'
 import { OllamaProvider } from '../providers/ollama.js'
 import { OpenAIProvider } from '../providers/openai.js'
+import { OpenAIModeration } from '../providers/openai-moderation.js'
 import type { ChatProvider } from '../providers/provider.js'
 import { createRetryPolicy, type RetryPolicy } from '../providers/retry.js'
 import { createDocuments } from '../rag/create-documents.js'
 import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
 import { ChatService, type ModelHost } from '../services/chat-service.js'
+import { InputModeration } from '../services/input-moderation.js'
 import { RagService } from '../services/rag-service.js'
 import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
 import type { ServiceMeters } from './metrics/index.js'
+import { loadModerationPolicy } from './moderation/policy-file.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,6 +30,8 @@ declare module 'fastify' {
     rag: RagService
     /** Streams in flight: shutdown ends them (plugins/graceful-shutdown.ts), tests count them. */
     streams: Streams
+    /** The input policy routes declare `moderatedInput` for; undefined when there is none (no hook). */
+    inputModeration: InputModeration | undefined
   }
 }
 
@@ -108,7 +113,21 @@ export async function registerServices(
       minDelayMs: config.RETRY_MIN_DELAY_MS,
       maxDelayMs: config.RETRY_MAX_DELAY_MS,
     })
+  // Loaded first: a policy file that cannot be used stops the boot before anything else is built.
+  const moderation = loadModerationPolicy(config)
+  const outputPolicy = moderation?.output && { policy: moderation.output, meter: meters?.moderation }
+  const classifier = config.MODERATION_OPENAI && openai ? new OpenAIModeration(openai) : undefined
+  const inputModeration =
+    moderation?.input || moderation?.maxInputChars !== undefined || classifier
+      ? new InputModeration({
+          policy: moderation?.input,
+          maxInputChars: moderation?.maxInputChars,
+          classifier,
+          meter: meters?.moderation,
+        })
+      : undefined
   const streams = new Streams({
+    outputPolicy,
     retry,
     slots: overrides.streamSlots,
     limits: {
@@ -129,9 +148,10 @@ export async function registerServices(
   }
 
   app.decorate('config', config)
-  const chat = new ChatService({ providers, retry, streams })
+  const chat = new ChatService({ providers, retry, streams, outputPolicy })
   app.decorate('chat', chat)
   app.decorate('documents', documents)
   app.decorate('rag', new RagService(documents, chat))
   app.decorate('streams', streams)
+  app.decorate('inputModeration', inputModeration)
 }

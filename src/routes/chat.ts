@@ -3,12 +3,13 @@ import { chatRequestSchema, chatResponseSchema } from '../schemas/chat.js'
 import { providerErrorResponses } from '../schemas/errors.js'
 import { allowedModel } from './allowed-models.js'
 import { callOptions } from './call-options.js'
+import { messageInputs } from './prompt-input.js'
 
 const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/chat',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', moderatedInput: messageInputs },
       schema: {
         summary: 'Answer a conversation (OpenAI Responses API)',
         description: 'Sends the message list to the provider once and returns the whole answer.',

@@ -5,7 +5,7 @@ import { promptBodySchema, promptQuerySchema, promptResponseSchema } from '../sc
 import { ndjson } from '../streaming/ndjson.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { callOptions, streamCallOptions } from './call-options.js'
-import { asMessages, promptFrom } from './prompt-input.js'
+import { asMessages, promptFrom, promptInputs } from './prompt-input.js'
 
 const INPUT_DESCRIPTION =
   'Give `model` and `prompt` as query parameters, as in the chapter, or as a JSON body; `model` defaults to ' +
@@ -20,7 +20,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/local-chat',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', moderatedInput: promptInputs },
       schema: {
         summary: 'Answer a prompt with a local model (Ollama)',
         description: INPUT_DESCRIPTION,
@@ -49,13 +49,14 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/local-stream',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', moderatedInput: promptInputs },
       schema: {
         summary: "Stream a local model's answer as Ollama's NDJSON lines",
         description:
           `${INPUT_DESCRIPTION} The body is Ollama's /api/generate stream, one JSON object per line, each ending ` +
           'in `\\n`; the last has `"done": true`. A failure after the first line ends the stream with ' +
-          '`{"error":"<message>"}`; failures before it are ordinary HTTP errors.',
+          '`{"error":"<message>"}` (`{"error":"content_filtered"}` when the moderation policy withholds the ' +
+          'rest); failures before it are ordinary HTTP errors.',
         tags: ['local'],
         querystring: promptQuerySchema,
         body: promptBodySchema,

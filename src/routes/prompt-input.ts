@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { RequestValidationError } from '../errors.js'
+import type { ChatRequest } from '../schemas/chat.js'
 import type { PromptBody, PromptQuery } from '../schemas/prompt.js'
+import type { ModeratedText } from '../services/input-moderation.js'
 import { allowedModel, type ModelLocation } from './allowed-models.js'
 
 /**
@@ -45,3 +47,26 @@ export function promptFrom(
 export function asMessages(prompt: string) {
   return [{ role: 'user' as const, content: prompt }]
 }
+
+/** A field that may come from the query or the body, wherever it was given, for the input policy. */
+function queryAndBodyInputs(request: FastifyRequest, name: string): ModeratedText[] {
+  const inputs: ModeratedText[] = []
+  const fromQuery = (request.query as Record<string, unknown> | undefined)?.[name]
+  const fromBody = (request.body as Record<string, unknown> | null | undefined)?.[name]
+  if (typeof fromQuery === 'string') inputs.push({ loc: ['query', name], text: fromQuery })
+  if (typeof fromBody === 'string') inputs.push({ loc: ['body', name], text: fromBody })
+  return inputs
+}
+
+/** What the input policy checks of a prompt route (`moderatedInput`, plugins/moderation/input-hook.ts). */
+export const promptInputs = (request: FastifyRequest) => queryAndBodyInputs(request, 'prompt')
+
+/** What the input policy checks of /rag: the question. */
+export const questionInputs = (request: FastifyRequest) => queryAndBodyInputs(request, 'query')
+
+/** What the input policy checks of /chat: every message. */
+export const messageInputs = (request: FastifyRequest): ModeratedText[] =>
+  (request.body as ChatRequest).messages.map((message, index) => ({
+    loc: ['body', 'messages', index, 'content'],
+    text: message.content,
+  }))

@@ -7,13 +7,13 @@ import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { allowedModel } from './allowed-models.js'
 import { callOptions, streamCallOptions } from './call-options.js'
-import { queryOrBody } from './prompt-input.js'
+import { queryOrBody, questionInputs } from './prompt-input.js'
 
 const ragRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/rag',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', moderatedInput: questionInputs },
       schema: {
         summary: 'Answer a question from the stored documents, with sources',
         description:

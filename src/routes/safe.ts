@@ -2,13 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, promptQuerySchema, promptResponseSchema } from '../schemas/prompt.js'
 import { callOptions } from './call-options.js'
-import { asMessages, promptFrom } from './prompt-input.js'
+import { asMessages, promptFrom, promptInputs } from './prompt-input.js'
 
 const safeRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/safe',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', moderatedInput: promptInputs },
       schema: {
         summary: 'Answer a prompt under the retry policy',
         description:

@@ -5,12 +5,13 @@ import { promptBodySchema, promptQuerySchema } from '../schemas/prompt.js'
 import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { streamCallOptions } from './call-options.js'
-import { asMessages, promptFrom } from './prompt-input.js'
+import { asMessages, promptFrom, promptInputs } from './prompt-input.js'
 
 const SSE_DESCRIPTION =
   'Server-sent events, compact JSON as shown. One `data: {"content":"<delta>"}` frame per text delta, then `data: {"done":true}` ' +
   '(with `"reason"` when the answer was cut short, e.g. `max_output_tokens`). A failure after the stream ' +
-  'began ends it with `data: {"error":"stream_error","detail":"<message>"}`. Every data frame has an ' +
+  'began ends it with `data: {"error":"stream_error","detail":"<message>"}`, or `{"error":"content_filtered"}` ' +
+  'when the moderation policy withholds the rest of the answer. Every data frame has an ' +
   '`id:`; comments (`: ping`) are heartbeats: a hand-written reader parses `data:` lines and skips the ' +
   'rest (`id:`, `retry:`, comments). Failures before the first event are ordinary HTTP errors.'
 
@@ -33,7 +34,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/stream',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', moderatedInput: promptInputs },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events',
@@ -56,7 +57,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     '/stream',
     {
       // EventSource cannot send a key: a token from POST /auth/stream-token as `?access_token=`.
-      config: { scope: 'use', streamToken: true },
+      config: { scope: 'use', streamToken: true, moderatedInput: promptInputs },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events, for EventSource',

@@ -26,12 +26,16 @@ export const providerErrorResponses = {
   404: described("The model does not exist: `model '<name>' not found`"),
   413: described('The request body is larger than the limit'),
   422: validationErrorResponseSchema.describe(
-    'Invalid input: each issue names its location, e.g. ["body", "messages", 0, "role"]',
+    'Invalid input: each issue names its location, e.g. ["body", "messages", 0, "role"]. With a moderation ' +
+      'policy (README "Moderation"), also an input it refuses (`type` `content_policy`, the rule in `msg`) ' +
+      'or an answer it withholds (`loc` ["response"], `type` `content_filtered`)',
   ),
   429: described(
     'Too many requests: over this client\'s request rate or open streams (README "Rate limits"), or the provider is rate limiting; see Retry-After',
   ),
   502: described('The provider failed, refused our credentials, or could not be reached'),
-  503: described('The provider is not configured on this server (the detail names the variable to set)'),
+  503: described(
+    "The provider is not configured on this server (the detail names the variable to set), or OpenAI's moderation (MODERATION_OPENAI) could not be asked",
+  ),
   504: described('The provider did not answer in time'),
 }

@@ -1,3 +1,4 @@
+import { ContentPolicyError } from '../errors.js'
 import type {
   CallOptions,
   ChatProvider,
@@ -6,6 +7,7 @@ import type {
   StreamPart,
 } from '../providers/provider.js'
 import type { RetryPolicy } from '../providers/retry.js'
+import type { ContentPolicy, ModerationMeter } from '../streaming/content-policy.js'
 import type { StreamSession } from '../streaming/stream-session.js'
 import type { Streams } from '../streaming/streams.js'
 
@@ -19,6 +21,8 @@ export interface ChatServiceOptions {
   retry: RetryPolicy
   /** Opens streamed answers. */
   streams: Streams
+  /** The rules whole answers must keep (README "Moderation"); undefined: answers are not checked. */
+  outputPolicy?: { policy: ContentPolicy; meter?: ModerationMeter }
 }
 
 /** Answers, whole or streamed: what every generating route asks for, whichever host runs the model. */
@@ -29,9 +33,11 @@ export class ChatService {
     this.#options = options
   }
 
-  /** One whole answer, one upstream call. */
+  /** One whole answer, one upstream call; an answer the output policy refuses is a ContentPolicyError. */
   answer(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
-    return this.#options.providers[host].generate(request, call)
+    const answer = this.#options.providers[host].generate(request, call)
+    const output = this.#options.outputPolicy
+    return output ? answer.then((result) => withheldWhenRefused(result, output)) : answer
   }
 
   /** One whole answer under the retry policy: retryable failures are tried again. */
@@ -52,4 +58,15 @@ export class ChatService {
   streamFixed(parts: [StreamPart, ...StreamPart[]], call: CallOptions): Promise<StreamSession> {
     return this.#options.streams.fixed(parts, call)
   }
+}
+
+/** The answer, checked whole: one that breaks a rule is not sent (422, README "Moderation"). */
+function withheldWhenRefused(
+  result: GenerateResult,
+  output: NonNullable<ChatServiceOptions['outputPolicy']>,
+): GenerateResult {
+  const rule = output.policy.find(result.text)
+  if (rule === undefined) return result
+  output.meter?.blocked(rule, 'output')
+  throw ContentPolicyError.output(rule)
 }

@@ -10,7 +10,8 @@ export interface SseOptions {
 /**
  * The chapter's SSE frames: `{"content": delta}` per text delta, `{"done": true}` at the end (with
  * `reason` when the answer was cut short), `{"error": "stream_error", "detail"}` on a failure after the
- * stream began, and comments (`: stream open` once the upstream answers, `: ping` as heartbeats). Every
+ * stream began (`"content_filtered"` instead when the content policy withheld the rest, or the error's
+ * own `streamCode`), and comments (`: stream open` once the upstream answers, `: ping` as heartbeats). Every
  * data frame carries an increasing `id:`.
  */
 export function sse(options: SseOptions): WireFormat {
@@ -25,7 +26,10 @@ export function sse(options: SseOptions): WireFormat {
     preface: options.preface ? data(options.preface) : undefined,
     heartbeat: { frame: ': ping\n\n', intervalMs: options.heartbeatMs },
     encode(event) {
-      if (event.type === 'failure') return data({ error: 'stream_error', detail: event.error.message })
+      if (event.type === 'failure') {
+        const { streamCode = 'stream_error', message } = event.error
+        return data({ error: streamCode, detail: message })
+      }
       const { part } = event
       // Puts the 200 and its headers on the wire now, not with the first token (reasoning can take long).
       if (part.type === 'start') return ': stream open\n\n'

@@ -1,6 +1,8 @@
 import type { CallOptions, ChatProvider, GenerateRequest, StreamPart } from '../providers/provider.js'
 import type { RetryPolicy } from '../providers/retry.js'
+import type { ContentPolicy, ModerationMeter } from './content-policy.js'
 import { deadlines } from './deadlines.js'
+import { outputPolicy } from './output-policy.js'
 import type { Stage } from './pipeline.js'
 import { fixedSource, providerSource, type SourceOpener } from './source.js'
 import { type StreamMeter, streamMetrics } from './stream-metrics.js'
@@ -25,12 +27,14 @@ export interface StreamsOptions {
   slots?: StreamSlots
   /** Receives each stream's life (metrics); undefined: no metrics stage at all. */
   meter?: StreamMeter
+  /** The rules answers must keep (README "Moderation"); undefined: no output policy stage at all. */
+  outputPolicy?: { policy: ContentPolicy; meter?: ModerationMeter }
 }
 
 /**
  * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
- * attempts until the first part), then its stages in order: deadlines, the stages later
- * capabilities add, and metrics when they are on. The wire format is the route's choice (stream-body.ts).
+ * attempts until the first part), then its stages in order: deadlines, the output policy when one is
+ * configured, and metrics when they are on. The wire format is the route's choice (stream-body.ts).
  */
 export class Streams {
   readonly #options: StreamsOptions
@@ -85,8 +89,11 @@ export class Streams {
   }
 
   #stages(): Stage[] {
-    const { limits, meter } = this.#options
+    const { limits, meter, outputPolicy: output } = this.#options
+    const stages = [deadlines(limits)]
+    if (output) stages.push(outputPolicy(output.policy, output.meter))
     // Metrics last: they see every failure the stages before raise, and text as the client gets it.
-    return meter ? [deadlines(limits), streamMetrics(meter)] : [deadlines(limits)]
+    if (meter) stages.push(streamMetrics(meter))
+    return stages
   }
 }

@@ -30,3 +30,15 @@ export function ollamaJsonReply(fixture: string, status = 200): UpstreamReply {
     headers: { 'content-type': 'application/json; charset=utf-8' },
   }
 }
+
+/** The recorded /api/generate stream with its text lines replaced by one per `texts` item, in order. */
+export function ndjsonTextReply(
+  texts: string[],
+  options: Omit<Extract<UpstreamReply, { kind: 'stream' }>, 'kind' | 'contentType' | 'chunks'> = {},
+): UpstreamReply {
+  const lines = ndjsonLines('ollama-generate-stream.ndjson')
+  const template = JSON.parse(lines[0] ?? '{}')
+  const last = lines.at(-1) ?? ''
+  const chunks = [...texts.map((response) => `${JSON.stringify({ ...template, response })}\n`), last]
+  return { kind: 'stream', contentType: 'application/x-ndjson', chunks, ...options }
+}

@@ -61,14 +61,24 @@ export function longSseReply(
   text = 'word ',
   options: Partial<Extract<UpstreamReply, { kind: 'stream' }>> = {},
 ): UpstreamReply {
+  return textDeltasReply(
+    Array.from({ length: deltas }, () => text),
+    options,
+  )
+}
+
+/** The recorded stream with its text deltas replaced by one per `texts` item, in order. */
+export function textDeltasReply(
+  texts: string[],
+  options: Partial<Extract<UpstreamReply, { kind: 'stream' }>> = {},
+): UpstreamReply {
   const events = sseEvents('openai-responses-stream.sse')
   const isDelta = (event: string) => event.startsWith('event: response.output_text.delta')
   const template = JSON.parse((events.find(isDelta) ?? '').split('data: ')[1] ?? '{}')
   const before = events.slice(0, events.findIndex(isDelta))
   const after = events.slice(events.findLastIndex(isDelta) + 1)
-  const middle = Array.from(
-    { length: deltas },
-    () => `event: response.output_text.delta\ndata: ${JSON.stringify({ ...template, delta: text })}\n\n`,
+  const middle = texts.map(
+    (delta) => `event: response.output_text.delta\ndata: ${JSON.stringify({ ...template, delta })}\n\n`,
   )
   return {
     kind: 'stream',
@@ -106,5 +116,38 @@ export function openAIWithEmbeddings(answer: () => UpstreamReply = okReply): Ups
   return {
     kind: 'dynamic',
     respond: (request) => (request.url.endsWith('/embeddings') ? embeddingsReply(request) : answer()),
+  }
+}
+
+/**
+ * Answers `POST /v1/moderations` from the fixture written from OpenAI's documented shape
+ * (fixtures/moderation/): each input gets the fixture's flagged result when `isFlagged` says so, its
+ * clean one otherwise.
+ */
+export function moderationsReply(
+  request: ReceivedRequest,
+  isFlagged: (text: string) => boolean,
+): UpstreamReply {
+  const recorded = JSON.parse(readFixture('moderation/openai-moderations.json'))
+  const [clean, flagged] = recorded.results
+  const input = request.json?.input
+  const inputs = Array.isArray(input) ? (input as string[]) : [String(input)]
+  const results = inputs.map((text) => (isFlagged(text) ? flagged : clean))
+  return {
+    kind: 'json',
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...recorded, results }, null, 2),
+  }
+}
+
+/** A fake OpenAI whose moderation flags inputs containing `marker`, answering anything else with `answer`. */
+export function openAIWithModeration(marker: string, answer: () => UpstreamReply = okReply): UpstreamReply {
+  return {
+    kind: 'dynamic',
+    respond: (request) =>
+      request.url.endsWith('/moderations')
+        ? moderationsReply(request, (text) => text.includes(marker))
+        : answer(),
   }
 }

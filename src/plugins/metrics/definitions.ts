@@ -83,6 +83,12 @@ export function defineMetrics(registry: Registry) {
       help: 'Requests this server refused with 429 under its own rate limits (not upstream 429s)',
       registers,
     }),
+    moderationBlocked: new PlainCounter({
+      name: 'genai_moderation_blocked_total',
+      help: 'Inputs refused and answers withheld by the content policy, by rule id and direction (input, output)',
+      labelNames: ['rule', 'direction'] as const,
+      registers,
+    }),
     documentOperations: new PlainCounter({
       name: 'genai_document_operations_total',
       help: 'Document library operations, by operation and outcome (a document not found is ok)',

@@ -3,11 +3,12 @@ import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { Config } from '../../config.js'
 import type { ChatProvider } from '../../providers/provider.js'
 import type { DocumentsMeter } from '../../rag/documents.js'
+import type { ModerationMeter } from '../../streaming/content-policy.js'
 import type { StreamMeter } from '../../streaming/stream-metrics.js'
 import { defineMetrics } from './definitions.js'
 import { registerHttpMetrics } from './http-metrics.js'
 import { MeteredProvider } from './metered-provider.js'
-import { documentsMeter, streamMeter } from './meters.js'
+import { documentsMeter, moderationMeter, streamMeter } from './meters.js'
 
 /** What the rest of the app (and issue 11's rate limiter) sees of the metrics. */
 export interface Metrics {
@@ -39,6 +40,8 @@ export interface ServiceMeters {
   streams: StreamMeter
   /** Receives each document operation. */
   documents: DocumentsMeter
+  /** Counts the content policy's refusals. */
+  moderation: ModerationMeter
 }
 
 const DISABLED: Metrics = {
@@ -82,5 +85,6 @@ export function registerMetrics(app: FastifyInstance, config: Config): ServiceMe
     provider: (inner, name) => new MeteredProvider(inner, name, metrics, config.METRICS_MODEL_LABELS),
     streams: streamMeter(metrics),
     documents: documentsMeter(metrics),
+    moderation: moderationMeter(metrics),
   }
 }

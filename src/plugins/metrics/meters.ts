@@ -1,5 +1,7 @@
 import type { DocumentOperation, DocumentsMeter } from '../../rag/documents.js'
+import type { ModerationMeter } from '../../streaming/content-policy.js'
 import type { StreamMeter } from '../../streaming/stream-metrics.js'
+import { BoundedSeries } from './bounded-series.js'
 import type { MetricSet } from './definitions.js'
 import type { CounterCell, HistogramCell } from './plain-metrics.js'
 
@@ -49,5 +51,23 @@ export function documentsMeter(metrics: MetricSet): DocumentsMeter {
       children.count.inc()
       children.duration.observe(seconds)
     },
+  }
+}
+
+/** Rule ids: the configured rules and OpenAI's categories, bounded all the same (README "Moderation"). */
+const MODERATION_RULE_LABELS = 200
+
+/** The content policy's refusals (input-moderation.ts, output-policy.ts), as prom-client metrics. */
+export function moderationMeter(metrics: MetricSet): ModerationMeter {
+  const series = {
+    input: new BoundedSeries(MODERATION_RULE_LABELS, (rule) =>
+      metrics.moderationBlocked.labels(rule, 'input'),
+    ),
+    output: new BoundedSeries(MODERATION_RULE_LABELS, (rule) =>
+      metrics.moderationBlocked.labels(rule, 'output'),
+    ),
+  }
+  return {
+    blocked: (rule, direction) => series[direction].get(rule).inc(),
   }
 }
