@@ -11,6 +11,7 @@ import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
 import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { RagService } from '../services/rag-service.js'
+import type { SharedAnswers } from '../services/shared-answers.js'
 import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
 import type { ServiceMeters } from './metrics/index.js'
@@ -45,6 +46,8 @@ export interface ServiceOverrides {
 export interface ServiceOptions extends ServiceOverrides {
   /** Counts the streams each client holds open (plugins/limits); undefined: not limited. */
   streamSlots?: StreamSlots
+  /** The response cache and coalescing (plugins/cache); undefined: both off. */
+  shared?: SharedAnswers
 }
 
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
@@ -129,7 +132,7 @@ export async function registerServices(
   }
 
   app.decorate('config', config)
-  const chat = new ChatService({ providers, retry, streams })
+  const chat = new ChatService({ providers, retry, streams, shared: overrides.shared })
   app.decorate('chat', chat)
   app.decorate('documents', documents)
   app.decorate('rag', new RagService(documents, chat))

@@ -8,7 +8,7 @@ const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/chat',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', generates: true },
       schema: {
         summary: 'Answer a conversation (OpenAI Responses API)',
         description: 'Sends the message list to the provider once and returns the whole answer.',

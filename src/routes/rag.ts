@@ -13,7 +13,7 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/rag',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', generates: true },
       schema: {
         summary: 'Answer a question from the stored documents, with sources',
         description:

@@ -8,7 +8,7 @@ const safeRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/safe',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', generates: true },
       schema: {
         summary: 'Answer a prompt under the retry policy',
         description:

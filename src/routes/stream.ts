@@ -32,7 +32,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/stream',
     {
-      config: { scope: 'use' },
+      config: { scope: 'use', generates: true },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events',
@@ -55,7 +55,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     '/stream',
     {
       // EventSource cannot send a key: a token from POST /auth/stream-token as `?access_token=`.
-      config: { scope: 'use', streamToken: true },
+      config: { scope: 'use', streamToken: true, generates: true },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events, for EventSource',

@@ -1,13 +1,16 @@
-import type {
-  CallOptions,
-  ChatProvider,
-  GenerateRequest,
-  GenerateResult,
-  StreamPart,
+import {
+  type CallOptions,
+  type ChatProvider,
+  type GenerateRequest,
+  type GenerateResult,
+  recordUsage,
+  type StreamPart,
 } from '../providers/provider.js'
 import type { RetryPolicy } from '../providers/retry.js'
 import type { StreamSession } from '../streaming/stream-session.js'
 import type { Streams } from '../streaming/streams.js'
+import type { StoredAnswer } from './answer-store.js'
+import type { SharedAnswers } from './shared-answers.js'
 
 /** Where a model runs: OpenAI's Responses API (or a compatible endpoint), or a local Ollama. */
 export type ModelHost = 'openai' | 'ollama'
@@ -19,6 +22,8 @@ export interface ChatServiceOptions {
   retry: RetryPolicy
   /** Opens streamed answers. */
   streams: Streams
+  /** The response cache and coalescing; undefined when both are off (calls go straight upstream). */
+  shared?: SharedAnswers
 }
 
 /** Answers, whole or streamed: what every generating route asks for, whichever host runs the model. */
@@ -29,22 +34,30 @@ export class ChatService {
     this.#options = options
   }
 
-  /** One whole answer, one upstream call. */
+  /** One whole answer: one upstream call, unless the cache holds it or an identical call is in flight. */
   answer(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
-    return this.#options.providers[host].generate(request, call)
+    const shared = this.#options.shared
+    if (!shared) return this.#generate(host, request, call)
+    const subject = { host, request, scope: call.cacheScope }
+    return shared.answer(subject, 'once', call, (shared) => this.#generate(host, request, shared))
   }
 
   /** One whole answer under the retry policy: retryable failures are tried again. */
   answerWithRetry(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
-    // The attempt number lets a metered provider count retries; the first attempt allocates nothing.
-    return this.#options.retry(
-      (attempt) => this.answer(host, request, attempt === 1 ? call : { ...call, attempt }),
-      call.signal,
-    )
+    const shared = this.#options.shared
+    if (!shared) return this.#generateWithRetry(host, request, call)
+    const subject = { host, request, scope: call.cacheScope }
+    return shared.answer(subject, 'retried', call, (shared) => this.#generateWithRetry(host, request, shared))
   }
 
-  /** A streamed answer, resolved once the upstream's first part arrived; rejects with an AppError before. */
+  /**
+   * A streamed answer, resolved once the upstream's first part arrived; rejects with an AppError before.
+   * With the response cache on, an OpenAI answer it holds is served as the same frames, and no upstream is
+   * called (Ollama's stream relays the upstream's own lines, which a cached answer does not have).
+   */
   stream(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<StreamSession> {
+    const shared = this.#options.shared
+    if (shared && host === 'openai') return this.#streamCached(shared, request, call)
     return this.#options.streams.fromProvider(this.#options.providers[host], request, call)
   }
 
@@ -52,4 +65,33 @@ export class ChatService {
   streamFixed(parts: [StreamPart, ...StreamPart[]], call: CallOptions): Promise<StreamSession> {
     return this.#options.streams.fixed(parts, call)
   }
+
+  async #streamCached(shared: SharedAnswers, request: GenerateRequest, call: CallOptions) {
+    const cached = await shared.cached({ host: 'openai', request, scope: call.cacheScope }, call)
+    if (cached) return this.#options.streams.fixed(framesOf(cached), call)
+    return this.#options.streams.fromProvider(this.#options.providers.openai, request, call)
+  }
+
+  async #generate(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
+    const result = await this.#options.providers[host].generate(request, call)
+    if (result.usage && call.ledger) recordUsage(call.ledger, result.usage)
+    return result
+  }
+
+  #generateWithRetry(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
+    // The attempt number lets a metered provider count retries; the first attempt allocates nothing.
+    return this.#options.retry(
+      (attempt) => this.#generate(host, request, attempt === 1 ? call : { ...call, attempt }),
+      call.signal,
+    )
+  }
+}
+
+/** A cached answer as a stream's parts: what the upstream's stream would have been, in one text delta. */
+function framesOf(answer: StoredAnswer): [StreamPart, ...StreamPart[]] {
+  return [
+    { type: 'start', model: answer.model },
+    { type: 'text-delta', text: answer.text },
+    { type: 'end', finishReason: 'stop' },
+  ]
 }

@@ -7,6 +7,7 @@ import { type StreamMeter, streamMetrics } from './stream-metrics.js'
 import { StreamRegistry } from './stream-registry.js'
 import { StreamSession } from './stream-session.js'
 import type { StreamLease, StreamSlots } from './stream-slots.js'
+import { usageRecorder } from './usage-recorder.js'
 
 export interface StreamLimits {
   /** Longest wait for the upstream's first part, per attempt. */
@@ -30,7 +31,7 @@ export interface StreamsOptions {
 /**
  * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
  * attempts until the first part), then its stages in order: deadlines, the stages later
- * capabilities add, and metrics when they are on. The wire format is the route's choice (stream-body.ts).
+ * capabilities add (the request's token usage), and metrics when they are on. The wire format is the route's choice (stream-body.ts).
  */
 export class Streams {
   readonly #options: StreamsOptions
@@ -69,7 +70,7 @@ export class Streams {
   async #open(open: SourceOpener, call: CallOptions): Promise<StreamSession> {
     // Before anything starts, so a client at its limit gets a plain 429 and costs no upstream call.
     const lease = await this.#acquireSlot(call)
-    const session = new StreamSession({ open, stages: this.#stages(), clientSignal: call.signal })
+    const session = new StreamSession({ open, stages: this.#stages(call), clientSignal: call.signal })
     this.registry.track(session)
     // `closed` resolves however the stream ends: its last part, a failure (opening included), the client
     // leaving, shutdown; and only once its response has closed.
@@ -84,9 +85,13 @@ export class Streams {
     return this.#options.slots.acquire(quota.client, quota.limit)
   }
 
-  #stages(): Stage[] {
+  #stages(call: CallOptions): Stage[] {
     const { limits, meter } = this.#options
+    const stages = [deadlines(limits)]
+    // The request's tokens, when the caller keeps a ledger (every route does; unit tests may not).
+    if (call.ledger) stages.push(usageRecorder(call.ledger))
     // Metrics last: they see every failure the stages before raise, and text as the client gets it.
-    return meter ? [deadlines(limits), streamMetrics(meter)] : [deadlines(limits)]
+    if (meter) stages.push(streamMetrics(meter))
+    return stages
   }
 }

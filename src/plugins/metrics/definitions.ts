@@ -46,7 +46,7 @@ export function defineMetrics(registry: Registry) {
     }),
     tokens: new PlainCounter({
       name: 'genai_tokens_total',
-      help: 'Tokens the upstream reported using, by direction (input, output) and API key name',
+      help: 'Tokens the upstream reported using, by direction (input, output, reasoning: part of output) and API key name',
       labelNames: ['provider', 'model', 'key', 'direction'] as const,
       registers,
     }),
