@@ -34,6 +34,11 @@ export class ChatService {
     this.#options = options
   }
 
+  /** The response cache and coalescing, when on. */
+  get shared(): SharedAnswers | undefined {
+    return this.#options.shared
+  }
+
   /** One whole answer: one upstream call, unless the cache holds it or an identical call is in flight. */
   answer(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
     const shared = this.#options.shared

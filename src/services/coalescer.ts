@@ -23,6 +23,13 @@ export class Coalescer<T> {
     return this.#flights.size
   }
 
+  /** How many callers wait, over every call in flight. */
+  get waiters(): number {
+    let waiters = 0
+    for (const flight of this.#flights.values()) waiters += flight.waiters
+    return waiters
+  }
+
   /** The result of `work` for `key`, run now or joined while in flight; rejects with `signal`'s reason if it fires first. */
   run(key: string, signal: CancelSignal, work: (signal: CancelSignal) => Promise<T>): Promise<T> {
     if (signal.reason) return Promise.reject(signal.reason)

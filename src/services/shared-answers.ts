@@ -30,9 +30,9 @@ export class SharedAnswers {
     this.#now = options.now
   }
 
-  /** Identical calls in flight now (tests, metrics). */
-  get inFlight(): number {
-    return this.#inFlight.size
+  /** Callers waiting for a call in flight now, however many calls they share (tests). */
+  get waiting(): number {
+    return this.#inFlight.waiters
   }
 
   /**
