@@ -87,7 +87,7 @@ describe('response cache', () => {
     expect([after.statusCode, after.headers['x-cache']]).toEqual([200, 'miss'])
   })
 
-  it('serves /safe and /local-chat from the cache too, and shares /chat’s answer with /safe', async () => {
+  it('serves /safe from the cache too: /chat’s answer to the same one message', async () => {
     const { app } = await cachingApp()
     await chat(app, {}, 'hi')
     const safe = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
