@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
+import { emptyDocumentStore } from '../fakes/document-store.js'
 import { errorReply, okReply, sseReply } from '../fakes/openai.js'
 import { heldReply } from '../fakes/upstream.js'
 import { openTestApp, serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
@@ -15,7 +16,7 @@ const context = useFakeOpenAI()
 async function cachingApp(environment: Record<string, string> = {}) {
   const clock = { now: Date.UTC(2026, 11, 2) }
   const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, RESPONSE_CACHE: 'true', ...environment })
-  const harness = await openTestApp(config, { now: () => clock.now })
+  const harness = await openTestApp(config, { now: () => clock.now, store: emptyDocumentStore() })
   return { ...harness, clock }
 }
 
@@ -96,7 +97,9 @@ describe('response cache', () => {
   })
 
   it('sends no x-cache header when the cache is off', async () => {
-    const { app } = await openTestApp(testConfig({ OPENAI_BASE_URL: context.upstream.url }))
+    const { app } = await openTestApp(testConfig({ OPENAI_BASE_URL: context.upstream.url }), {
+      store: emptyDocumentStore(),
+    })
     const [first, second] = [await chat(app), await chat(app)]
     expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual([undefined, undefined])
     expect(context.upstream.received).toHaveLength(2)
@@ -134,7 +137,7 @@ describe('a cached answer served to a stream', () => {
 
   async function servedCachingApp() {
     const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, RESPONSE_CACHE: 'true' })
-    return serveTestApp(config)
+    return serveTestApp(config, { store: emptyDocumentStore() })
   }
 })
 
@@ -154,7 +157,7 @@ describe('coalescing', () => {
 
   it('coalesces with COALESCE=true alone, without the cache: no x-cache, the next request calls again', async () => {
     const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, COALESCE: 'true' })
-    const { app } = await openTestApp(config)
+    const { app } = await openTestApp(config, { store: emptyDocumentStore() })
     const held = heldReply()
     context.upstream.enqueue(held.reply)
     const answers = Array.from({ length: 5 }, () => chat(app))
@@ -182,7 +185,7 @@ describe('coalescing', () => {
 
   it('a client that leaves does not cancel the shared call; when the last leaves, the upstream is aborted', async () => {
     const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, RESPONSE_CACHE: 'true' })
-    const { app, base } = await serveTestApp(config)
+    const { app, base } = await serveTestApp(config, { store: emptyDocumentStore() })
     context.upstream.enqueue({ kind: 'stall' })
     const abandonedBefore = context.upstream.abandonedRequests
     const clients = [new AbortController(), new AbortController()]

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, fakeApiKeys } from '../fake-api-keys.js'
+import { emptyDocumentStore } from '../fakes/document-store.js'
 import { ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
 import { sseReply } from '../fakes/openai.js'
 import type { FakeUpstream } from '../fakes/upstream.js'
@@ -18,8 +19,15 @@ afterAll(async () => {
 })
 
 async function app(environment: Record<string, string> = {}) {
-  const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, OLLAMA_HOST: ollama.url, ...environment })
-  return openTestApp(config, { setUp: fakeApiKeys({ name: 'team-a', scope: 'use' }) })
+  const config = testConfig({
+    OPENAI_BASE_URL: context.upstream.url,
+    OLLAMA_HOST: ollama.url,
+    ...environment,
+  })
+  return openTestApp(config, {
+    setUp: fakeApiKeys({ name: 'team-a', scope: 'use' }),
+    store: emptyDocumentStore(),
+  })
 }
 
 /** The access-log line of the request with this id, once written. */
@@ -57,7 +65,11 @@ describe('token usage', () => {
   it('/stream: the end event’s usage, reasoning tokens included, reaches the log line and the metrics', async () => {
     context.upstream.reset(sseReply('openai-responses-stream-gpt5.sse'))
     const harness = await app()
-    const response = await harness.app.inject({ method: 'GET', url: '/stream?prompt=hi', headers: headers('s') })
+    const response = await harness.app.inject({
+      method: 'GET',
+      url: '/stream?prompt=hi',
+      headers: headers('s'),
+    })
     expect(response.statusCode).toBe(200)
     const line = await accessLine(harness, 's')
     expect(line.usage).toEqual({ inputTokens: 21, outputTokens: 202, reasoningTokens: 192 })

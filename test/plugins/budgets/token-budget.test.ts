@@ -7,6 +7,7 @@ import { ConfigError, parseConfig } from '../../../src/config.js'
 import { describePeriod } from '../../../src/plugins/budgets/token-budget.js'
 import { generateKey, hashKey } from '../../../src/plugins/key-ring.js'
 import { ADMIN_KEY, bearer, KEYS_ENVIRONMENT, USE_KEY } from '../../access-keys.js'
+import { emptyDocumentStore } from '../../fakes/document-store.js'
 import { sseReply } from '../../fakes/openai.js'
 import { openTestApp, testConfig, useFakeOpenAI } from '../../helpers.js'
 import { readSse } from '../../sse-client.js'
@@ -25,7 +26,7 @@ async function budgetedApp(environment: Record<string, string> = {}) {
     ...KEYS_ENVIRONMENT,
     ...environment,
   })
-  const harness = await openTestApp(config, { now: () => clock.now })
+  const harness = await openTestApp(config, { now: () => clock.now, store: emptyDocumentStore() })
   return { ...harness, clock }
 }
 
@@ -98,7 +99,9 @@ describe('token budgets', () => {
 
   it('is refused at boot without API keys: a budget is per key', () => {
     expect(() => parseConfig({ TOKEN_BUDGET_PER_KEY: '1000' })).toThrow(ConfigError)
-    expect(() => parseConfig({ TOKEN_BUDGET_PER_KEY: '1000' })).toThrow(/TOKEN_BUDGET_PER_KEY: needs API keys/)
+    expect(() => parseConfig({ TOKEN_BUDGET_PER_KEY: '1000' })).toThrow(
+      /TOKEN_BUDGET_PER_KEY: needs API keys/,
+    )
   })
 })
 
