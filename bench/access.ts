@@ -11,12 +11,19 @@
  * are medians over rounds and ratios the median of per-round ratios.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKey, hashKey } from '../src/plugins/key-ring.js'
 import { streamLoad, wrk } from './load.js'
-import { freePort, gatewayEnvironment, ROOT, type Running, startNode, withCpu } from './processes.js'
+import {
+  buildRef,
+  freePort,
+  gatewayEnvironment,
+  ROOT,
+  type Running,
+  startNode,
+  withCpu,
+} from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -24,13 +31,7 @@ const BASE_REF = process.env.BENCH_BASE_REF ?? 'main'
 
 console.log(`building this branch and ${BASE_REF}...`)
 execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' })
-// The ref's sources beside ours, built with our node_modules (its dependencies are a subset).
-const baseDirectory = join(tmpdir(), `bench-access-base-${process.pid}`)
-mkdirSync(baseDirectory)
-process.on('exit', () => rmSync(baseDirectory, { recursive: true, force: true }))
-execFileSync('sh', ['-c', `git archive ${BASE_REF} | tar -x -C ${baseDirectory}`], { cwd: ROOT })
-symlinkSync(join(ROOT, 'node_modules'), join(baseDirectory, 'node_modules'))
-execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: baseDirectory })
+const baseDirectory = buildRef(BASE_REF, 'access')
 
 const key = generateKey()
 const otherKeys = Array.from({ length: 19 }, (_, index) => `key${index}:use:${hashKey(generateKey())}`)
