@@ -47,10 +47,10 @@ export interface CallOptions {
   /** The request's `Cache-Control` header: what it allows the response cache to do (services/cache-policy.ts). */
   cacheControl?: string
   /**
-   * Besides the request sent upstream, what the answer is made from and the cache key must name: the
-   * passages /rag retrieved (their ids and text).
+   * Besides the request sent upstream, what the answer is made from and the cache key must name: the ids
+   * of the passages /rag retrieved (their text is in the messages).
    */
-  cacheScope?: unknown
+  cacheScope?: readonly string[]
   /** Which attempt under the retry policy this call is, from 1 (undefined: the first). */
   attempt?: number
   /** The name of the API key the request came with, for per-key token counts (undefined: anonymous). */

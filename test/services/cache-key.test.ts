@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { answerKey, canonicalJson } from '../../src/services/cache-key.js'
+import { answerKey } from '../../src/services/cache-key.js'
 
 const request = { model: 'gpt-5', messages: [{ role: 'user' as const, content: 'hi' }] }
 
@@ -22,9 +22,15 @@ describe('answerKey', () => {
     expect(new Set([base, ...variants]).size).toBe(6)
   })
 
-  it('writes canonical JSON: sorted keys, undefined members left out, as JSON.stringify would', () => {
-    expect(canonicalJson({ b: 1, a: [{ d: undefined, c: 'x' }], e: null })).toBe(
-      '{"a":[{"c":"x"}],"b":1,"e":null}',
-    )
+  it('cannot mistake a quote or comma inside a message for the boundary between two messages', () => {
+    const two = {
+      ...request,
+      messages: [
+        { role: 'user' as const, content: 'a' },
+        { role: 'user' as const, content: 'b' },
+      ],
+    }
+    const one = { ...request, messages: [{ role: 'user' as const, content: 'a"],["user","b' }] }
+    expect(answerKey({ host: 'openai', request: one })).not.toBe(answerKey({ host: 'openai', request: two }))
   })
 })
