@@ -4,6 +4,7 @@ import { emptyDocumentStore } from '../fakes/document-store.js'
 import { errorReply, okReply, sseReply } from '../fakes/openai.js'
 import { heldReply } from '../fakes/upstream.js'
 import { openTestApp, serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
+import { parseMetrics, sumOf } from '../metrics-text.js'
 import { readSse } from '../sse-client.js'
 import { waitFor } from '../wait-for.js'
 
@@ -94,6 +95,16 @@ describe('response cache', () => {
     const safe = await app.inject({ method: 'POST', url: '/safe?prompt=hi' })
     expect([safe.headers['x-cache'], safe.json()]).toEqual(['hit', { response: ANSWER }])
     expect(context.upstream.received).toHaveLength(1)
+  })
+
+  it('counts each outcome in genai_cache_requests_total', async () => {
+    const { app } = await cachingApp()
+    await chat(app)
+    await chat(app)
+    await chat(app, { 'cache-control': 'no-store' })
+    const samples = parseMetrics((await app.inject({ method: 'GET', url: '/metrics' })).body)
+    const count = (outcome: string) => sumOf(samples, 'genai_cache_requests_total', { outcome })
+    expect([count('hit'), count('miss'), count('bypass')]).toEqual([1, 1, 1])
   })
 
   it('sends no x-cache header when the cache is off', async () => {

@@ -49,6 +49,7 @@ export function registerTokenBudget(
     const current = Math.floor(time / periodMs)
     const budget = budgetOf(request)
     if ((await counters.used(key.name, current)) < budget) return
+    app.metrics.countTokenBudgetRejection()
     const resetsAt = (current + 1) * periodMs
     throw new TokenBudgetExceededError(budget, period, new Date(resetsAt), resetsAt - time)
   }

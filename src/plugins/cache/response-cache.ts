@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { type Config, responseCacheEnabled } from '../../config.js'
 import { type AnswerStore, MemoryAnswerStore } from '../../services/answer-store.js'
 import { SharedAnswers } from '../../services/shared-answers.js'
@@ -9,7 +9,8 @@ import { RedisAnswerStore } from './redis-answer-store.js'
  * The response cache and coalescing the config asks for (README "Response cache and coalescing"):
  * undefined when both are off, so ChatService calls the providers directly and no header is added.
  * With the cache on, answers live in Redis when REDIS_URL is set (shared by every instance), else in
- * memory; every reply of a route the cache serves says how in `x-cache`.
+ * memory; every reply of a route the cache serves says how in `x-cache` (`hit`, `miss`, `bypass`), and is
+ * counted by outcome in the metrics.
  */
 export function createSharedAnswers(
   app: FastifyInstance,
@@ -29,13 +30,12 @@ export function createSharedAnswers(
           maxBytes: config.CACHE_MAX_BYTES,
           now,
         })
-    app.replyDecorations.add(cacheHeader)
+    app.replyDecorations.add((reply) => {
+      const outcome = reply.request.ledger?.cache
+      if (outcome === undefined) return
+      reply.header('x-cache', outcome)
+      app.metrics.countCacheOutcome(outcome)
+    })
   }
   return new SharedAnswers({ store, now })
-}
-
-/** `x-cache: hit|miss|bypass` on the replies whose request the cache looked at. */
-function cacheHeader(reply: FastifyReply): void {
-  const outcome = reply.request.ledger?.cache
-  if (outcome !== undefined) reply.header('x-cache', outcome)
 }

@@ -83,6 +83,17 @@ export function defineMetrics(registry: Registry) {
       help: 'Requests this server refused with 429 under its own rate limits (not upstream 429s)',
       registers,
     }),
+    cacheRequests: new PlainCounter({
+      name: 'genai_cache_requests_total',
+      help: 'Requests the response cache looked at, by outcome: hit, miss, bypass (the request opted out)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    tokenBudgetRejections: new PlainCounter({
+      name: 'genai_token_budget_rejections_total',
+      help: 'Requests refused with 429 because their API key used its token budget for the period',
+      registers,
+    }),
     documentOperations: new PlainCounter({
       name: 'genai_document_operations_total',
       help: 'Document library operations, by operation and outcome (a document not found is ok)',

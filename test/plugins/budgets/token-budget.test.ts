@@ -10,6 +10,7 @@ import { ADMIN_KEY, bearer, KEYS_ENVIRONMENT, USE_KEY } from '../../access-keys.
 import { emptyDocumentStore } from '../../fakes/document-store.js'
 import { sseReply } from '../../fakes/openai.js'
 import { openTestApp, testConfig, useFakeOpenAI } from '../../helpers.js'
+import { parseMetrics, sumOf } from '../../metrics-text.js'
 import { readSse } from '../../sse-client.js'
 import { waitFor } from '../../wait-for.js'
 
@@ -49,6 +50,8 @@ describe('token budgets', () => {
     })
     expect(refused.headers['retry-after']).toBe(String(14 * 3600))
     expect(context.upstream.received).toHaveLength(1)
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+    expect(sumOf(parseMetrics(metrics.body), 'genai_token_budget_rejections_total')).toBe(1)
   })
 
   it('counts per key: another key still has its budget', async () => {
