@@ -59,6 +59,24 @@ describeWithRedis('the response cache and token budgets in Redis', () => {
     expect(await admin.pttl(key as string)).toBeGreaterThan(250_000)
   })
 
+  it('reads anything but a stored answer under a key as a miss, and replaces it', async () => {
+    const { app } = await instance(redis.url)
+    const stored = async () => {
+      const [key] = await admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
+      return key !== undefined && (await admin.get(key))?.includes('"storedAt"') === true
+    }
+    await chat(app)
+    await waitFor(stored)
+    const [key] = await admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
+    for (const unusable of ['{"text": 42', JSON.stringify({ text: 'no model, no time' })]) {
+      await admin.set(key as string, unusable)
+      expect((await chat(app)).headers['x-cache']).toBe('miss')
+      await waitFor(stored)
+    }
+    expect((await chat(app)).headers['x-cache']).toBe('hit')
+    expect(context.upstream.received).toHaveLength(3)
+  })
+
   it('two instances share a key’s token budget', async () => {
     const budget = { RESPONSE_CACHE: 'false', TOKEN_BUDGET_PER_KEY: '62' }
     const [first, second] = [await instance(redis.url, budget), await instance(redis.url, budget)]

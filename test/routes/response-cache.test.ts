@@ -107,6 +107,13 @@ describe('response cache', () => {
     expect([count('hit'), count('miss'), count('bypass')]).toEqual([1, 1, 1])
   })
 
+  it('is off with CACHE_TTL_MS=0 even when RESPONSE_CACHE=true', async () => {
+    const { app } = await cachingApp({ CACHE_TTL_MS: '0' })
+    const [first, second] = [await chat(app), await chat(app)]
+    expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual([undefined, undefined])
+    expect(context.upstream.received).toHaveLength(2)
+  })
+
   it('sends no x-cache header when the cache is off', async () => {
     const { app } = await openTestApp(testConfig({ OPENAI_BASE_URL: context.upstream.url }), {
       store: emptyDocumentStore(),
