@@ -1,3 +1,4 @@
+import { ollamaAnswerParts } from '../providers/ollama.js'
 import {
   type CallOptions,
   type ChatProvider,
@@ -57,12 +58,11 @@ export class ChatService {
 
   /**
    * A streamed answer, resolved once the upstream's first part arrived; rejects with an AppError before.
-   * With the response cache on, an OpenAI answer it holds is served as the same frames, and no upstream is
-   * called (Ollama's stream relays the upstream's own lines, which a cached answer does not have).
+   * With the response cache on, an answer it holds is served as the same frames, and no upstream is called.
    */
   stream(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<StreamSession> {
     const shared = this.#options.shared
-    if (shared && host === 'openai') return this.#streamCached(shared, request, call)
+    if (shared) return this.#streamCached(shared, host, request, call)
     return this.#options.streams.fromProvider(this.#options.providers[host], request, call)
   }
 
@@ -71,10 +71,10 @@ export class ChatService {
     return this.#options.streams.fixed(parts, call)
   }
 
-  async #streamCached(shared: SharedAnswers, request: GenerateRequest, call: CallOptions) {
-    const cached = await shared.cached({ host: 'openai', request, scope: call.cacheScope }, call)
-    if (cached) return this.#options.streams.fixed(framesOf(cached), call)
-    return this.#options.streams.fromProvider(this.#options.providers.openai, request, call)
+  async #streamCached(shared: SharedAnswers, host: ModelHost, request: GenerateRequest, call: CallOptions) {
+    const cached = await shared.cached({ host, request, scope: call.cacheScope }, call)
+    if (cached) return this.#options.streams.fixed(partsOf(host, request, cached), call)
+    return this.#options.streams.fromProvider(this.#options.providers[host], request, call)
   }
 
   async #generate(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {
@@ -92,8 +92,16 @@ export class ChatService {
   }
 }
 
-/** A cached answer as a stream's parts: what the upstream's stream would have been, in one text delta. */
-function framesOf(answer: StoredAnswer): [StreamPart, ...StreamPart[]] {
+/**
+ * A cached answer as a stream's parts: what the upstream's stream would have been, in one text delta.
+ * Ollama's carry the lines /local-stream relays; the end carries no usage (no tokens were spent).
+ */
+function partsOf(
+  host: ModelHost,
+  request: GenerateRequest,
+  answer: StoredAnswer,
+): [StreamPart, ...StreamPart[]] {
+  if (host === 'ollama') return ollamaAnswerParts(request, answer, new Date(answer.storedAt))
   return [
     { type: 'start', model: answer.model },
     { type: 'text-delta', text: answer.text },

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { emptyDocumentStore } from '../fakes/document-store.js'
+import { ollamaJsonReply, startFakeOllama } from '../fakes/ollama.js'
 import { errorReply, okReply, sseReply } from '../fakes/openai.js'
-import { heldReply } from '../fakes/upstream.js'
+import { type FakeUpstream, heldReply } from '../fakes/upstream.js'
 import { openTestApp, serveTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
 import { parseMetrics, sumOf } from '../metrics-text.js'
 import { readSse } from '../sse-client.js'
@@ -151,6 +152,40 @@ describe('a cached answer served to a stream', () => {
     expect(bypassed.headers.get('x-cache')).toBe('bypass')
     expect((await readSse(bypassed)).text).toBe(ANSWER)
     expect(context.upstream.received).toHaveLength(2)
+  })
+
+  describe('/local-stream (Ollama)', () => {
+    let ollama: FakeUpstream
+    beforeAll(async () => {
+      ollama = await startFakeOllama()
+    })
+    afterAll(async () => {
+      await ollama?.close()
+    })
+
+    it('relays the cached answer as the lines of Ollama’s /api/generate stream', async () => {
+      ollama.reset(ollamaJsonReply('ollama-generate.json'))
+      const { app } = await cachingApp({ OLLAMA_HOST: ollama.url })
+      await app.inject({ method: 'POST', url: '/local-chat?prompt=Why%20is%20the%20sky%20blue%3F' })
+      const response = await app.inject({
+        method: 'POST',
+        url: '/local-stream?prompt=Why%20is%20the%20sky%20blue%3F',
+      })
+      expect([response.statusCode, response.headers['x-cache']]).toEqual([200, 'hit'])
+      const createdAt = new Date(Date.UTC(2026, 11, 2)).toISOString()
+      const line = { model: 'llama3.2', created_at: createdAt }
+      expect(
+        response.body
+          .split('\n')
+          .filter(Boolean)
+          .map((text) => JSON.parse(text)),
+      ).toEqual([
+        { ...line, response: 'The sky is blue because of Rayleigh scattering.', done: false },
+        { ...line, response: '', done: true, done_reason: 'stop' },
+      ])
+      expect(response.body.endsWith('\n')).toBe(true)
+      expect(ollama.received).toHaveLength(1)
+    })
   })
 
   async function servedCachingApp() {
