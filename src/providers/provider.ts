@@ -51,6 +51,8 @@ export interface CallOptions {
    * of the passages /rag retrieved (their text is in the messages).
    */
   cacheScope?: readonly string[]
+  /** Receives a stream's whole answer when it ends normally (the response cache stores it); undefined: none. */
+  onAnswer?: (answer: StreamedAnswer) => void
   /** Which attempt under the retry policy this call is, from 1 (undefined: the first). */
   attempt?: number
   /** The name of the API key the request came with, for per-key token counts (undefined: anonymous). */
@@ -87,6 +89,13 @@ export interface Usage {
   outputTokens?: number
   /** Of the tokens written, those spent reasoning (OpenAI's reasoning models; Ollama does not say). */
   reasoningTokens?: number
+}
+
+/** A streamed answer as it reached the client, whole. */
+export interface StreamedAnswer {
+  text: string
+  /** The model that answered, when the stream said (OpenAI's start event; Ollama's lines do not). */
+  model?: string
 }
 
 /** How the response cache served a request: from the cache, upstream, or upstream because it opted out. */

@@ -58,7 +58,8 @@ export class ChatService {
 
   /**
    * A streamed answer, resolved once the upstream's first part arrived; rejects with an AppError before.
-   * With the response cache on, an answer it holds is served as the same frames, and no upstream is called.
+   * With the response cache on, an answer it holds is served as the same frames, and no upstream is called;
+   * else the streamed answer is stored once whole (unless the request said no-store).
    */
   stream(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<StreamSession> {
     const shared = this.#options.shared
@@ -72,9 +73,10 @@ export class ChatService {
   }
 
   async #streamCached(shared: SharedAnswers, host: ModelHost, request: GenerateRequest, call: CallOptions) {
-    const cached = await shared.cached({ host, request, scope: call.cacheScope }, call)
-    if (cached) return this.#options.streams.fixed(partsOf(host, request, cached), call)
-    return this.#options.streams.fromProvider(this.#options.providers[host], request, call)
+    const { answer, record } = await shared.forStream({ host, request, scope: call.cacheScope }, call)
+    if (answer) return this.#options.streams.fixed(partsOf(host, request, answer), call)
+    const recorded = record ? { ...call, onAnswer: record } : call
+    return this.#options.streams.fromProvider(this.#options.providers[host], request, recorded)
   }
 
   async #generate(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {

@@ -1,4 +1,4 @@
-import type { CacheOutcome, CallOptions, GenerateResult } from '../providers/provider.js'
+import type { CacheOutcome, CallOptions, GenerateResult, StreamedAnswer } from '../providers/provider.js'
 import type { AnswerStore, StoredAnswer } from './answer-store.js'
 import { type AnswerSubject, answerKey } from './cache-key.js'
 import { cachePolicy } from './cache-policy.js'
@@ -9,6 +9,14 @@ export interface SharedAnswersOptions {
   store?: AnswerStore
   /** The clock answers are stamped with (a request's max-age), in ms. */
   now: () => number
+}
+
+/** What the response cache has for a stream: its answer, or how to store the one the stream brings. */
+export interface StreamCaching {
+  /** The cached answer to serve instead of calling the upstream. */
+  answer?: StoredAnswer
+  /** Stores the streamed answer (CallOptions.onAnswer); undefined when the request said no-store. */
+  record?: (answer: StreamedAnswer) => void
 }
 
 /** How an answer is fetched when the cache has none: one upstream call, or one under the retry policy. */
@@ -62,16 +70,24 @@ export class SharedAnswers {
   }
 
   /**
-   * The cached answer to `subject` when the request allows reading one, for a stream to serve as frames;
-   * undefined (a miss, recorded as one) otherwise. Streams are not coalesced: each is its own upstream call.
+   * For a stream: the cached answer to `subject` when the request allows reading one (`answer`), else,
+   * when it allows writing, `record`, which stores the streamed answer once it is whole. Streams are not
+   * coalesced: each miss is its own upstream call.
    */
-  async cached(subject: AnswerSubject, call: CallOptions): Promise<StoredAnswer | undefined> {
+  async forStream(subject: AnswerSubject, call: CallOptions): Promise<StreamCaching> {
     const store = this.#store
-    if (!store) return undefined
+    if (!store) return {}
+    const key = answerKey(subject)
     const policy = cachePolicy(call.cacheControl)
-    const cached = policy.read ? await this.#read(store, answerKey(subject), policy.maxAgeMs) : undefined
-    mark(call, cached ? 'hit' : policy.read ? 'miss' : 'bypass')
-    return cached
+    const answer = policy.read ? await this.#read(store, key, policy.maxAgeMs) : undefined
+    mark(call, answer ? 'hit' : policy.read ? 'miss' : 'bypass')
+    if (answer) return { answer }
+    if (!policy.write) return {}
+    const model = subject.request.model
+    return {
+      record: (streamed) =>
+        store.set(key, { text: streamed.text, model: streamed.model ?? model, storedAt: this.#now() }),
+    }
   }
 
   async #read(store: AnswerStore, key: string, maxAgeMs: number | undefined) {

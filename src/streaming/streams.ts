@@ -1,5 +1,6 @@
 import type { CallOptions, ChatProvider, GenerateRequest, StreamPart } from '../providers/provider.js'
 import type { RetryPolicy } from '../providers/retry.js'
+import { answerRecorder } from './answer-recorder.js'
 import { deadlines } from './deadlines.js'
 import type { Stage } from './pipeline.js'
 import { fixedSource, providerSource, type SourceOpener } from './source.js'
@@ -31,7 +32,7 @@ export interface StreamsOptions {
 /**
  * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
  * attempts until the first part), then its stages in order: deadlines, the stages later
- * capabilities add (the request's token usage), and metrics when they are on. The wire format is the route's choice (stream-body.ts).
+ * capabilities add (the request's token usage, the answer for the response cache), and metrics when they are on. The wire format is the route's choice (stream-body.ts).
  */
 export class Streams {
   readonly #options: StreamsOptions
@@ -90,6 +91,8 @@ export class Streams {
     const stages = [deadlines(limits)]
     // The request's tokens, when the caller keeps a ledger (every route does; unit tests may not).
     if (call.ledger) stages.push(usageRecorder(call.ledger))
+    // The whole answer, for the response cache, when the request lets it store one.
+    if (call.onAnswer) stages.push(answerRecorder(call.onAnswer))
     // Metrics last: they see every failure the stages before raise, and text as the client gets it.
     if (meter) stages.push(streamMetrics(meter))
     return stages

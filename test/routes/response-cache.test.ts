@@ -154,6 +154,36 @@ describe('a cached answer served to a stream', () => {
     expect(context.upstream.received).toHaveLength(2)
   })
 
+  it('stores a streamed answer once whole: the next /stream and /chat asking the same are hits', async () => {
+    const { app, base } = await servedCachingApp()
+    context.upstream.enqueue(sseReply())
+    const first = await fetch(`${base}/stream?prompt=hi`)
+    expect(first.headers.get('x-cache')).toBe('miss')
+    expect((await readSse(first)).text).toBe(ANSWER)
+    const again = await fetch(`${base}/stream?prompt=hi`)
+    expect([again.headers.get('x-cache'), (await readSse(again)).text]).toEqual(['hit', ANSWER])
+    const chatted = await chat(app, {}, 'hi')
+    expect([chatted.headers['x-cache'], chatted.json()]).toEqual([
+      'hit',
+      { text: ANSWER, model: 'gpt-4.1-mini-2025-04-14' },
+    ])
+    expect(context.upstream.received).toHaveLength(1)
+  })
+
+  it('stores no stream that failed, nor one asked with no-store', async () => {
+    const { base } = await servedCachingApp()
+    context.upstream.enqueue(sseReply('openai-responses-stream-error.sse'), sseReply())
+    const failed = await readSse(await fetch(`${base}/stream?prompt=hi`))
+    expect(failed.last).toMatchObject({ error: 'stream_error' })
+    const unstored = await fetch(`${base}/stream?prompt=hi`, { headers: { 'cache-control': 'no-store' } })
+    expect((await readSse(unstored)).last).toEqual({ done: true })
+    context.upstream.enqueue(sseReply())
+    const third = await fetch(`${base}/stream?prompt=hi`)
+    expect(third.headers.get('x-cache')).toBe('miss')
+    await readSse(third)
+    expect(context.upstream.received).toHaveLength(3)
+  })
+
   describe('/local-stream (Ollama)', () => {
     let ollama: FakeUpstream
     beforeAll(async () => {
