@@ -45,7 +45,7 @@ export class ChatService {
     const shared = this.#options.shared
     if (!shared) return this.#generate(host, request, call)
     const subject = { host, request, scope: call.cacheScope }
-    return shared.answer(subject, 'once', call, (shared) => this.#generate(host, request, shared))
+    return shared.answer(subject, 'once', call, (sharedCall) => this.#generate(host, request, sharedCall))
   }
 
   /** One whole answer under the retry policy: retryable failures are tried again. */
@@ -53,7 +53,9 @@ export class ChatService {
     const shared = this.#options.shared
     if (!shared) return this.#generateWithRetry(host, request, call)
     const subject = { host, request, scope: call.cacheScope }
-    return shared.answer(subject, 'retried', call, (shared) => this.#generateWithRetry(host, request, shared))
+    return shared.answer(subject, 'retried', call, (sharedCall) =>
+      this.#generateWithRetry(host, request, sharedCall),
+    )
   }
 
   /**
