@@ -32,7 +32,8 @@ export interface StreamsOptions {
 /**
  * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
  * attempts until the first part), then its stages in order: deadlines, the stages later
- * capabilities add (the request's token usage, the answer for the response cache), and metrics when they are on. The wire format is the route's choice (stream-body.ts).
+ * capabilities add (the request's token usage, the answer for the response cache), and metrics when
+ * they are on. The wire format is the route's choice (stream-body.ts).
  */
 export class Streams {
   readonly #options: StreamsOptions
