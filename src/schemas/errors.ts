@@ -29,7 +29,7 @@ export const providerErrorResponses = {
     'Invalid input: each issue names its location, e.g. ["body", "messages", 0, "role"]',
   ),
   429: described(
-    'Too many requests: over this client\'s request rate or open streams (README "Rate limits"), or the provider is rate limiting; see Retry-After',
+    'Too many requests: over this client\'s request rate or open streams (README "Rate limits"), its API key\'s token budget (README "Usage and budgets"), or the provider is rate limiting; see Retry-After',
   ),
   502: described('The provider failed, refused our credentials, or could not be reached'),
   503: described('The provider is not configured on this server (the detail names the variable to set)'),
