@@ -18,6 +18,7 @@ import {
   startNode,
   withCpu,
 } from './processes.js'
+import { comparisonTable, type FigureRow, type Figures, measureRounds } from './rounds.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -55,9 +56,6 @@ const names = Object.keys(servers)
 
 const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'Say hi' }], model: 'gpt-4.1-mini' })
 
-type Figures = Record<string, number>
-const samples: Record<string, Figures[]> = Object.fromEntries(names.map((name) => [name, []]))
-
 async function measure(server: Running): Promise<Figures> {
   const single = await wrk(`${server.url}/chat`, { connections: 1, seconds: SECONDS, body: chatBody })
   const { result: loaded, cpuUs } = await withCpu(
@@ -68,29 +66,10 @@ async function measure(server: Running): Promise<Figures> {
   return { chatC1P50: single.p50Ms, chatRps: loaded.requestsPerSecond, chatCpuUs: cpuUs }
 }
 
-for (const name of names) await measure(servers[name] as Running)
-for (let round = 0; round < ROUNDS; round++) {
-  const order = [...names.slice(round % names.length), ...names.slice(0, round % names.length)]
-  for (const name of order) {
-    const figures = await measure(servers[name] as Running)
-    samples[name]?.push(figures)
-    console.log(`round ${round + 1}/${ROUNDS} ${name}: ${JSON.stringify(figures)}`)
-  }
-}
+const samples = await measureRounds(names, ROUNDS, (name) => measure(servers[name] as Running))
 await Promise.all([...Object.values(servers).map((server) => server.stop()), fake.stop()])
 
-const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
-const median = (name: string, figure: string) =>
-  middle((samples[name] ?? []).map((figures) => figures[figure] ?? Number.NaN))
-const ratio = (name: string, reference: string, figure: string) =>
-  middle(
-    (samples[name] ?? []).map(
-      (figures, round) =>
-        (figures[figure] ?? Number.NaN) / (samples[reference]?.[round]?.[figure] ?? Number.NaN),
-    ),
-  )
-
-const FIGURES: [string, string, (value: number) => string][] = [
+const FIGURES: FigureRow[] = [
   ['chatC1P50', '`/chat` c=1 p50', (value) => `${value.toFixed(3)} ms`],
   ['chatRps', '`/chat` c=64 requests/s', (value) => value.toFixed(0)],
   ['chatCpuUs', '`/chat` c=64 server CPU per request', (value) => `${value.toFixed(0)} µs`],
@@ -99,16 +78,5 @@ const comparisons = [
   ['hit', 'baseline'],
   ['off', 'base'],
 ] as const
-const table = [
-  `| figure | ${names.join(' | ')} | ${comparisons.map(([name, reference]) => `${name} / ${reference}`).join(' | ')} |`,
-  `|---|${names.map(() => '---|').join('')}${comparisons.map(() => '---|').join('')}`,
-  ...FIGURES.map(
-    ([figure, label, format]) =>
-      `| ${[
-        label,
-        ...names.map((name) => format(median(name, figure))),
-        ...comparisons.map(([name, reference]) => `${ratio(name, reference, figure).toFixed(3)}x`),
-      ].join(' | ')} |`,
-  ),
-].join('\n')
+const table = comparisonTable(samples, FIGURES, comparisons)
 console.log(`\n${ROUNDS} rounds of ${SECONDS} s, base = ${BASE_REF}\n\n${table}`)

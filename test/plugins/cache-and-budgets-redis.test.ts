@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, beforeEach, expect, it, onTestFinished } from 'vitest'
+import { expect, it, onTestFinished } from 'vitest'
 import { TOKEN_BUDGET_REDIS_PREFIX } from '../../src/plugins/budgets/redis-budget-counters.js'
 import { ANSWER_CACHE_REDIS_PREFIX } from '../../src/plugins/cache/redis-answer-store.js'
 import { bearer, KEYS_ENVIRONMENT, USE_KEY } from '../access-keys.js'
 import { emptyDocumentStore } from '../fakes/document-store.js'
 import { openTestApp, testConfig, useFakeOpenAI } from '../helpers.js'
-import { describeWithRedis, type RedisServer, startRedis } from '../redis-server.js'
+import { describeWithRedis, startRedis, useRedis } from '../redis-server.js'
 import { waitFor } from '../wait-for.js'
 
 const context = useFakeOpenAI()
@@ -34,42 +33,30 @@ function instance(redisUrl: string, environment: Record<string, string> = {}) {
 }
 
 describeWithRedis('the response cache and token budgets in Redis', () => {
-  let redis: RedisServer
-  let admin: Redis
-  beforeAll(async () => {
-    redis = await startRedis()
-    admin = new Redis(redis.url)
-  })
-  afterAll(async () => {
-    await admin?.quit()
-    await redis?.stop()
-  })
-  beforeEach(async () => {
-    await admin.flushall()
-  })
+  const shared = useRedis()
 
   it('two instances share the cache: an answer one fetched is a hit on the other', async () => {
-    const [first, second] = [await instance(redis.url), await instance(redis.url)]
+    const [first, second] = [await instance(shared.redis.url), await instance(shared.redis.url)]
     expect((await chat(first.app)).headers['x-cache']).toBe('miss')
-    await waitFor(async () => (await admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)).length === 1)
+    await waitFor(async () => (await shared.admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)).length === 1)
     const hit = await chat(second.app)
     expect([hit.headers['x-cache'], hit.json().text]).toEqual(['hit', 'Hi there! How can I help you today?'])
     expect(context.upstream.received).toHaveLength(1)
-    const [key] = await admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
-    expect(await admin.pttl(key as string)).toBeGreaterThan(250_000)
+    const [key] = await shared.admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
+    expect(await shared.admin.pttl(key as string)).toBeGreaterThan(250_000)
   })
 
   it('reads anything but a stored answer under a key as a miss, and replaces it', async () => {
-    const { app } = await instance(redis.url)
+    const { app } = await instance(shared.redis.url)
     const stored = async () => {
-      const [key] = await admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
-      return key !== undefined && (await admin.get(key))?.includes('"storedAt"') === true
+      const [key] = await shared.admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
+      return key !== undefined && (await shared.admin.get(key))?.includes('"storedAt"') === true
     }
     await chat(app)
     await waitFor(stored)
-    const [key] = await admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
+    const [key] = await shared.admin.keys(`${ANSWER_CACHE_REDIS_PREFIX}*`)
     for (const unusable of ['{"text": 42', JSON.stringify({ text: 'no model, no time' })]) {
-      await admin.set(key as string, unusable)
+      await shared.admin.set(key as string, unusable)
       expect((await chat(app)).headers['x-cache']).toBe('miss')
       await waitFor(stored)
     }
@@ -79,13 +66,16 @@ describeWithRedis('the response cache and token budgets in Redis', () => {
 
   it('two instances share a key’s token budget', async () => {
     const budget = { RESPONSE_CACHE: 'false', TOKEN_BUDGET_PER_KEY: '62' }
-    const [first, second] = [await instance(redis.url, budget), await instance(redis.url, budget)]
+    const [first, second] = [
+      await instance(shared.redis.url, budget),
+      await instance(shared.redis.url, budget),
+    ]
     expect((await chat(first.app)).statusCode).toBe(200)
     expect((await chat(second.app)).statusCode).toBe(200)
-    await waitFor(async () => (await admin.keys(`${TOKEN_BUDGET_REDIS_PREFIX}*`)).length === 1)
-    const [counter] = await admin.keys(`${TOKEN_BUDGET_REDIS_PREFIX}*`)
+    await waitFor(async () => (await shared.admin.keys(`${TOKEN_BUDGET_REDIS_PREFIX}*`)).length === 1)
+    const [counter] = await shared.admin.keys(`${TOKEN_BUDGET_REDIS_PREFIX}*`)
     expect(counter).toMatch(/^genai:tokens:web:\d+$/)
-    await waitFor(async () => (await admin.get(counter as string)) === '62')
+    await waitFor(async () => (await shared.admin.get(counter as string)) === '62')
     const refused = await chat(first.app)
     expect(refused.statusCode).toBe(429)
     expect(refused.json().detail).toMatch(/^token budget of 62 tokens per day used up; resets at /)
