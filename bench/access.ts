@@ -11,12 +11,20 @@
  * are medians over rounds and ratios the median of per-round ratios.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKey, hashKey } from '../src/plugins/key-ring.js'
 import { streamLoad, wrk } from './load.js'
-import { freePort, gatewayEnvironment, ROOT, type Running, startNode, withCpu } from './processes.js'
+import {
+  buildRef,
+  freePort,
+  gatewayEnvironment,
+  ROOT,
+  type Running,
+  startNode,
+  withCpu,
+} from './processes.js'
+import { comparisonTable, type FigureRow, type Figures, measureRounds } from './rounds.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -24,13 +32,7 @@ const BASE_REF = process.env.BENCH_BASE_REF ?? 'main'
 
 console.log(`building this branch and ${BASE_REF}...`)
 execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' })
-// The ref's sources beside ours, built with our node_modules (its dependencies are a subset).
-const baseDirectory = join(tmpdir(), `bench-access-base-${process.pid}`)
-mkdirSync(baseDirectory)
-process.on('exit', () => rmSync(baseDirectory, { recursive: true, force: true }))
-execFileSync('sh', ['-c', `git archive ${BASE_REF} | tar -x -C ${baseDirectory}`], { cwd: ROOT })
-symlinkSync(join(ROOT, 'node_modules'), join(baseDirectory, 'node_modules'))
-execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: baseDirectory })
+const baseDirectory = buildRef(BASE_REF, 'access')
 
 const key = generateKey()
 const otherKeys = Array.from({ length: 19 }, (_, index) => `key${index}:use:${hashKey(generateKey())}`)
@@ -89,9 +91,6 @@ const names = Object.keys(variants).filter((name) => !chosen || chosen.includes(
 const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'Say hi' }], model: 'gpt-4.1-mini' })
 const streamBody = JSON.stringify({ prompt: 'Say hi', model: 'gpt-4.1-mini' })
 
-type Figures = Record<string, number>
-const samples: Record<string, Figures[]> = Object.fromEntries(names.map((name) => [name, []]))
-
 async function measure({ server, headers }: Variant): Promise<Figures> {
   const single = await wrk(`${server.url}/chat`, {
     connections: 1,
@@ -118,54 +117,21 @@ async function measure({ server, headers }: Variant): Promise<Figures> {
   }
 }
 
-// A discarded warm-up per process first: each starts cold, and the first measured would pay its JIT.
-for (const name of names) await measure(variants[name] as Variant)
-for (let round = 0; round < ROUNDS; round++) {
-  const order = [...names.slice(round % names.length), ...names.slice(0, round % names.length)]
-  for (const name of order) {
-    const figures = await measure(variants[name] as Variant)
-    samples[name]?.push(figures)
-    console.log(
-      `round ${round + 1}/${ROUNDS} ${name}: ${JSON.stringify(figures, (_k, v) => (typeof v === 'number' ? Number(v.toFixed(3)) : v))}`,
-    )
-  }
-}
+const samples = await measureRounds(names, ROUNDS, (name) => measure(variants[name] as Variant))
 await Promise.all([...Object.values(variants).map((variant) => variant.server.stop()), fake.stop()])
 
-const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
-const median = (name: string, figure: string) =>
-  middle((samples[name] ?? []).map((f) => f[figure] ?? Number.NaN))
-/** The median over rounds of name / reference for `figure`. */
-const ratio = (name: string, reference: string, figure: string) =>
-  middle(
-    (samples[name] ?? []).map(
-      (f, round) => (f[figure] ?? Number.NaN) / (samples[reference]?.[round]?.[figure] ?? Number.NaN),
-    ),
-  )
-
-const FIGURES: [string, string, (value: number) => string][] = [
+const FIGURES: FigureRow[] = [
   ['chatC1P50', '`/chat` c=1 p50', (value) => `${value.toFixed(2)} ms`],
   ['chatRps', '`/chat` c=64 requests/s', (value) => value.toFixed(0)],
   ['chatCpuUs', '`/chat` c=64 server CPU per request', (value) => `${value.toFixed(0)} µs`],
   ['streamsPerSecond', '`/stream` c=64 streams/s', (value) => value.toFixed(0)],
   ['streamCpuUs', '`/stream` c=64 server CPU per stream', (value) => `${value.toFixed(0)} µs`],
 ]
-const comparisons = (
-  [
-    ['off', 'base'],
-    ['keys', 'off'],
-    ['keys+cors', 'off'],
-    ['keys+limits', 'off'],
-  ] as const
-).filter(([name, reference]) => names.includes(name) && names.includes(reference))
-const rows = FIGURES.map(([figure, label, format]) => [
-  label,
-  ...names.map((name) => format(median(name, figure))),
-  ...comparisons.map(([name, reference]) => `${ratio(name, reference, figure).toFixed(3)}x`),
-])
-const table = [
-  `| figure | ${names.join(' | ')} | ${comparisons.map(([name, reference]) => `${name} / ${reference}`).join(' | ')} |`,
-  `|---|${names.map(() => '---|').join('')}${comparisons.map(() => '---|').join('')}`,
-  ...rows.map((row) => `| ${row.join(' | ')} |`),
-].join('\n')
+const comparisons = [
+  ['off', 'base'],
+  ['keys', 'off'],
+  ['keys+cors', 'off'],
+  ['keys+limits', 'off'],
+] as const
+const table = comparisonTable(samples, FIGURES, comparisons)
 console.log(`\n${ROUNDS} rounds of ${SECONDS} s, base = ${BASE_REF}\n\n${table}`)

@@ -1,13 +1,27 @@
 /** Starting and probing the processes a benchmark measures. */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { openSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export const ROOT = new URL('..', import.meta.url).pathname
+
+/**
+ * Builds a git ref's sources beside ours, with our node_modules (its dependencies are a subset), in a
+ * temporary folder removed when the benchmark exits; returns the folder (its server is `dist/server.js`).
+ */
+export function buildRef(ref: string, label: string): string {
+  const directory = join(tmpdir(), `bench-${label}-base-${process.pid}`)
+  mkdirSync(directory)
+  process.on('exit', () => rmSync(directory, { recursive: true, force: true }))
+  execFileSync('sh', ['-c', `git archive ${ref} | tar -x -C ${directory}`], { cwd: ROOT })
+  symlinkSync(join(ROOT, 'node_modules'), join(directory, 'node_modules'))
+  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: directory })
+  return directory
+}
 
 // Whatever happens to the benchmark, the processes it started must not outlive it.
 const started = new Set<ChildProcess>()

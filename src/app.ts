@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { registerAccessControl } from './plugins/access-control.js'
+import { registerTokenBudget } from './plugins/budgets/token-budget.js'
+import { createSharedAnswers } from './plugins/cache/response-cache.js'
 import { registerCors } from './plugins/cors.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerGracefulShutdown } from './plugins/graceful-shutdown.js'
@@ -39,7 +41,10 @@ export interface BuildAppOptions extends ServiceOverrides {
   logger?: FastifyServerOptions['logger']
   /** A pino instance to log to (tests use one to read what was logged). */
   loggerInstance?: FastifyServerOptions['loggerInstance']
-  /** The clock stream tokens are issued and checked with, in ms (tests move it); Date.now by default. */
+  /**
+   * The clock stream tokens are issued and checked with, cached answers age by and token budgets' periods
+   * follow, in ms (tests move it); Date.now by default.
+   */
   now?: () => number
   /** Called before the routes are registered, so its hooks reach them (tests stand in for API keys). */
   setUp?: (app: FastifyInstance) => void
@@ -91,7 +96,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   const limits = await createLimits(app, config)
   const meters = registerMetrics(app, config)
-  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots }, meters)
+  const now = options.now ?? Date.now
+  const shared = createSharedAnswers(app, config, limits.redis, now)
+  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots, shared }, meters)
+  registerTokenBudget(app, config, limits.redis, now)
   // Before the routes: they declare what it checks (`moderatedInput`).
   registerInputModeration(app)
   registerReadiness(app, config.READINESS_TIMEOUT_MS)

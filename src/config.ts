@@ -108,6 +108,25 @@ export const configSchema = z
     RATE_LIMIT_REDIS_FAILURE: z.preprocess(emptyAsUndefined, z.enum(['open', 'closed']).default('open')),
     // --- end of rate limits ---
 
+    // --- Response cache and coalescing (README "Response cache and coalescing") ---
+    // Off by default: an answer sampled with a temperature is one of many, and a cache makes it the only one.
+    RESPONSE_CACHE: boolean(false),
+    // How long a cached answer is served; 0 turns the cache off as RESPONSE_CACHE=false does.
+    CACHE_TTL_MS: integer(300_000, 0, 2_592_000_000),
+    // Bounds of the in-memory cache (least recently used answers go first); Redis is bounded by its maxmemory.
+    CACHE_MAX_ENTRIES: integer(1_000, 1, 10_000_000),
+    CACHE_MAX_BYTES: integer(67_108_864, 1_024, 17_179_869_184),
+    // Identical requests in flight share one upstream call; always on while the cache is.
+    COALESCE: boolean(false),
+    // --- end of response cache ---
+
+    // --- Token budgets per API key (README "Usage and budgets") ---
+    // Tokens (input + output) each key may use per period; 0: no budget (no hook is installed). Needs API keys.
+    TOKEN_BUDGET_PER_KEY: integer(0, 0, 1_000_000_000_000),
+    // Periods are aligned on the Unix epoch (a day ends at 00:00 UTC), so every instance agrees when one resets.
+    TOKEN_BUDGET_PERIOD_MS: integer(86_400_000, 1_000, 31_622_400_000),
+    // --- end of token budgets ---
+
     // --- Metrics and readiness (README "Metrics and readiness") ---
     // Off: no /metrics route, and no hook or stream stage is installed at all.
     METRICS_ENABLED: boolean(true),
@@ -164,6 +183,16 @@ export const configSchema = z
       })
     }
   })
+  .refine(
+    (config) =>
+      config.TOKEN_BUDGET_PER_KEY === 0 ||
+      config.API_KEYS_FILE !== undefined ||
+      config.API_KEY_HASHES !== undefined,
+    {
+      path: ['TOKEN_BUDGET_PER_KEY'],
+      message: 'needs API keys (API_KEYS_FILE or API_KEY_HASHES): a budget is counted per key',
+    },
+  )
   .refine((config) => !config.MODERATION_OPENAI || config.OPENAI_API_KEY !== undefined, {
     path: ['MODERATION_OPENAI'],
     message: "needs OPENAI_API_KEY: OpenAI's moderation endpoint is called with it",
@@ -192,6 +221,11 @@ export const configSchema = z
   })
 
 export type Config = z.infer<typeof configSchema>
+
+/** Whether the response cache is on: RESPONSE_CACHE=true with a TTL. */
+export function responseCacheEnabled(config: Config): boolean {
+  return config.RESPONSE_CACHE && config.CACHE_TTL_MS > 0
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

@@ -185,6 +185,17 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** This API key used its tokens for the period (TOKEN_BUDGET_PER_KEY): refused before any upstream call. */
+export class TokenBudgetExceededError extends AppError {
+  readonly statusCode = 429
+  readonly code = 'token_budget_exceeded'
+  constructor(budget: number, period: string, resetsAt: Date, retryAfterMs: number) {
+    super(`token budget of ${budget} tokens per ${period} used up; resets at ${resetsAt.toISOString()}`, {
+      retryAfterMs,
+    })
+  }
+}
+
 /** The shared limit counters (Redis) cannot be reached and RATE_LIMIT_REDIS_FAILURE is `closed`. */
 export class LimitsUnavailableError extends AppError {
   readonly statusCode = 503

@@ -3,7 +3,8 @@ import { once } from 'node:events'
 import { accessSync, constants } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { delimiter, join } from 'node:path'
-import { describe } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, beforeEach, describe } from 'vitest'
 import { waitFor } from './wait-for.js'
 
 /** `redis-server` on the PATH (Debian's package installs /usr/bin/redis-server), or undefined. */
@@ -41,6 +42,26 @@ export interface RedisServer {
   port: number
   /** Kills it at once (a crash; also what `stop` does), and waits for the process to exit. */
   stop(): Promise<void>
+}
+
+/**
+ * Registers hooks that start a redis-server for the enclosing suite, with an `admin` client of the test's
+ * own that empties it before each test; both are stopped after the suite.
+ */
+export function useRedis(): { redis: RedisServer; admin: Redis } {
+  const context = {} as { redis: RedisServer; admin: Redis }
+  beforeAll(async () => {
+    context.redis = await startRedis()
+    context.admin = new Redis(context.redis.url)
+  })
+  afterAll(async () => {
+    await context.admin?.quit()
+    await context.redis?.stop()
+  })
+  beforeEach(async () => {
+    await context.admin.flushall()
+  })
+  return context
 }
 
 /** Starts a throwaway redis-server on a free loopback port, without persistence; resolves once it answers PING. */

@@ -10,7 +10,7 @@ export interface ApiKey {
   /** What the key may do: `use` the AI routes and read documents, or also write them (`admin`). */
   scope: Scope
   /** Per-key overrides; undefined = the global setting. */
-  limits?: { requestsPerWindow?: number; concurrentStreams?: number }
+  limits?: { requestsPerWindow?: number; concurrentStreams?: number; tokensPerPeriod?: number }
   /** Per-key model allow-list; undefined = the global ALLOWED_MODELS. */
   models?: string[]
 }

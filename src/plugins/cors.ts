@@ -2,10 +2,11 @@ import fastifyCors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
 import type { RouteAccess } from './route-access.js'
 
-/** Response headers a browser page may read: the request id, timings, and the rate-limit state. */
+/** Response headers a browser page may read: the request id, timings, the cache, and the rate-limit state. */
 const EXPOSED_HEADERS = [
   'x-request-id',
   'server-timing',
+  'x-cache',
   'retry-after',
   'ratelimit-limit',
   'ratelimit-remaining',

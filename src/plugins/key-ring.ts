@@ -38,7 +38,11 @@ export const keyEntrySchema = z.strictObject({
     .regex(/^[0-9a-fA-F]{64}$/, "must be the 64 hex digits of the key's SHA-256 (npm run keys -- create)")
     .transform((hex) => hex.toLowerCase()),
   limits: z
-    .strictObject({ requestsPerWindow: positive.optional(), concurrentStreams: positive.optional() })
+    .strictObject({
+      requestsPerWindow: positive.optional(),
+      concurrentStreams: positive.optional(),
+      tokensPerPeriod: positive.optional(),
+    })
     .optional(),
   models: z.array(z.string().min(1)).min(1).optional(),
 })

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Cancellation, type CancelSignal } from '../cancellation.js'
 import { ClientClosedRequestError } from '../errors.js'
-import type { UpstreamTiming } from '../providers/provider.js'
+import type { RequestLedger, UpstreamTiming } from '../providers/provider.js'
 import type { InFlightRequests } from './in-flight-requests.js'
 
 declare module 'fastify' {
@@ -16,6 +16,8 @@ declare module 'fastify' {
     clientSignal: CancelSignal
     /** Time this request spent waiting on upstreams, for the Server-Timing header. */
     timing: UpstreamTiming
+    /** Tokens its upstream calls used and how the cache served it; undefined until a route calls a service. */
+    ledger: RequestLedger | undefined
   }
 }
 
@@ -35,6 +37,7 @@ export function requestIdFor(request: IncomingMessage): string {
 export function registerRequestContext(app: FastifyInstance, inFlight: InFlightRequests) {
   app.decorateRequest('clientSignal', undefined as unknown as CancelSignal)
   app.decorateRequest('timing', undefined as unknown as FastifyRequest['timing'])
+  app.decorateRequest('ledger', undefined)
   app.addHook('onRequest', (request, reply, done) => {
     request.timing = { upstreamMs: 0 }
     reply.header('x-request-id', request.id)

@@ -13,6 +13,7 @@ import type { DocumentStore } from '../rag/types.js'
 import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { InputModeration } from '../services/input-moderation.js'
 import { RagService } from '../services/rag-service.js'
+import type { SharedAnswers } from '../services/shared-answers.js'
 import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
 import type { ServiceMeters } from './metrics/index.js'
@@ -50,6 +51,8 @@ export interface ServiceOverrides {
 export interface ServiceOptions extends ServiceOverrides {
   /** Counts the streams each client holds open (plugins/limits); undefined: not limited. */
   streamSlots?: StreamSlots
+  /** The response cache and coalescing (plugins/cache); undefined: both off. */
+  shared?: SharedAnswers
 }
 
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
@@ -148,7 +151,7 @@ export async function registerServices(
   }
 
   app.decorate('config', config)
-  const chat = new ChatService({ providers, retry, streams, outputPolicy })
+  const chat = new ChatService({ providers, retry, streams, shared: overrides.shared, outputPolicy })
   app.decorate('chat', chat)
   app.decorate('documents', documents)
   app.decorate('rag', new RagService(documents, chat))

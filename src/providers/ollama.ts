@@ -55,17 +55,46 @@ export class OllamaProvider implements ChatProvider {
   }
 
   #post(request: GenerateRequest, stream: boolean, options: CallOptions) {
-    const [only, ...others] = request.messages
-    const isPrompt = others.length === 0 && only?.role === 'user'
+    const prompt = promptOf(request)
     const payload = {
       model: request.model,
-      ...(isPrompt ? { prompt: only.content } : { messages: request.messages }),
+      ...(prompt === undefined ? { messages: request.messages } : { prompt }),
       stream,
       ...(request.temperature === undefined ? {} : { options: { temperature: request.temperature } }),
     }
-    const path = isPrompt ? '/api/generate' : '/api/chat'
+    const path = prompt === undefined ? '/api/chat' : '/api/generate'
     return postToOllama(this.#options, path, payload, { stream, model: request.model, call: options })
   }
+}
+
+/** The prompt of a request that is one user message (sent to /api/generate), else undefined (/api/chat). */
+function promptOf(request: GenerateRequest): string | undefined {
+  const [only, ...others] = request.messages
+  return others.length === 0 && only?.role === 'user' ? only.content : undefined
+}
+
+/**
+ * A whole answer known in advance (a cached one) as the stream Ollama would have sent for `request`: one
+ * line with the text, then the `done` line, in /api/generate's shape (`response`) or /api/chat's
+ * (`message`), so /local-stream relays the lines its clients expect. `createdAt` is when it was answered.
+ */
+export function ollamaAnswerParts(
+  request: GenerateRequest,
+  answer: { text: string; model: string },
+  createdAt: Date,
+): [StreamPart, ...StreamPart[]] {
+  const generated = promptOf(request) !== undefined
+  const line = (text: string, done: object) =>
+    JSON.stringify({
+      model: answer.model,
+      created_at: createdAt.toISOString(),
+      ...(generated ? { response: text } : { message: { role: 'assistant', content: text } }),
+      ...done,
+    })
+  return [
+    { type: 'text-delta', text: answer.text, raw: line(answer.text, { done: false }) },
+    { type: 'end', finishReason: 'stop', raw: line('', { done: true, done_reason: 'stop' }) },
+  ]
 }
 
 /** One POST to Ollama on the shared pool: the body of a 2xx answer, else our typed error. */

@@ -129,7 +129,12 @@ function requestBody(request: GenerateRequest): ResponseCreateParamsBase {
 }
 
 function usageOf(usage: ResponseUsage | null | undefined): Usage | undefined {
-  return usage ? { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens } : undefined
+  if (!usage) return undefined
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    reasoningTokens: usage.output_tokens_details?.reasoning_tokens,
+  }
 }
 
 const RATE_LIMIT_CODES = new Set(['rate_limit_exceeded', 'too_many_requests'])

@@ -42,6 +42,17 @@ export interface CallOptions {
   requestId: string
   /** Receives the time spent upstream, when the caller measures it. */
   timing?: UpstreamTiming
+  /** The request's ledger: the tokens its calls used and how the cache served it (undefined: not recorded). */
+  ledger?: RequestLedger
+  /** The request's `Cache-Control` header: what it allows the response cache to do (services/cache-policy.ts). */
+  cacheControl?: string
+  /**
+   * Besides the request sent upstream, what the answer is made from and the cache key must name: the ids
+   * of the passages /rag retrieved (their text is in the messages).
+   */
+  cacheScope?: readonly string[]
+  /** Receives a stream's whole answer when it ends normally (the response cache stores it); undefined: none. */
+  onAnswer?: (answer: StreamedAnswer) => void
   /** Which attempt under the retry policy this call is, from 1 (undefined: the first). */
   attempt?: number
   /** The name of the API key the request came with, for per-key token counts (undefined: anonymous). */
@@ -76,6 +87,43 @@ export interface Usage {
   inputTokens?: number
   /** Tokens written, reasoning included. */
   outputTokens?: number
+  /** Of the tokens written, those spent reasoning (OpenAI's reasoning models; Ollama does not say). */
+  reasoningTokens?: number
+}
+
+/** A streamed answer as it reached the client, whole. */
+export interface StreamedAnswer {
+  text: string
+  /** The model that answered, when the stream said (OpenAI's start event; Ollama's lines do not). */
+  model?: string
+}
+
+/** How the response cache served a request: from the cache, upstream, or upstream because it opted out. */
+export type CacheOutcome = 'hit' | 'miss' | 'bypass'
+
+/**
+ * What a request's upstream calls came to, written by the services as they learn it and read when the
+ * request ends: its access-log line, its token budget, its `x-cache` header. Created by the first call.
+ */
+export interface RequestLedger {
+  /** Tokens the upstream reported, added up over the request's calls; undefined until one reported any. */
+  usage?: Required<Usage>
+  /** Set when the response cache is on and the route is one it serves. */
+  cache?: CacheOutcome
+}
+
+/** Adds an upstream's reported usage to a ledger; a missing, negative or non-numeric count adds nothing. */
+export function recordUsage(ledger: RequestLedger, usage: Usage): void {
+  ledger.usage ??= { inputTokens: 0, outputTokens: 0, reasoningTokens: 0 }
+  const total = ledger.usage
+  total.inputTokens += tokens(usage.inputTokens)
+  total.outputTokens += tokens(usage.outputTokens)
+  total.reasoningTokens += tokens(usage.reasoningTokens)
+}
+
+/** A count an upstream reported, as a number that may be added: anything but a positive number is 0. */
+export function tokens(count: number | undefined): number {
+  return typeof count === 'number' && count > 0 && Number.isFinite(count) ? count : 0
 }
 
 /**

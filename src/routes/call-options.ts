@@ -3,11 +3,15 @@ import type { CallOptions } from '../providers/provider.js'
 
 /** What a service call needs from the request it serves (plugins/request-context.ts sets it up). */
 export function callOptions(request: FastifyRequest): CallOptions {
+  // Made by the first call, so requests that call no upstream allocate none.
+  request.ledger ??= {}
   return {
     signal: request.clientSignal,
     requestId: request.id,
     timing: request.timing,
     apiKeyName: request.apiKey?.name,
+    ledger: request.ledger,
+    cacheControl: request.headers['cache-control'],
   }
 }
 

@@ -9,7 +9,7 @@ const chatRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/chat',
     {
-      config: { scope: 'use', moderatedInput: messageInputs },
+      config: { scope: 'use', generates: true, moderatedInput: messageInputs },
       schema: {
         summary: 'Answer a conversation (OpenAI Responses API)',
         description: 'Sends the message list to the provider once and returns the whole answer.',

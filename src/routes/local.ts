@@ -20,7 +20,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/local-chat',
     {
-      config: { scope: 'use', moderatedInput: promptInputs },
+      config: { scope: 'use', generates: true, moderatedInput: promptInputs },
       schema: {
         summary: 'Answer a prompt with a local model (Ollama)',
         description: INPUT_DESCRIPTION,
@@ -49,7 +49,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/local-stream',
     {
-      config: { scope: 'use', moderatedInput: promptInputs },
+      config: { scope: 'use', generates: true, moderatedInput: promptInputs },
       schema: {
         summary: "Stream a local model's answer as Ollama's NDJSON lines",
         description:

@@ -13,7 +13,7 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/rag',
     {
-      config: { scope: 'use', moderatedInput: questionInputs },
+      config: { scope: 'use', generates: true, moderatedInput: questionInputs },
       schema: {
         summary: 'Answer a question from the stored documents, with sources',
         description:

@@ -8,7 +8,7 @@ const safeRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/safe',
     {
-      config: { scope: 'use', moderatedInput: promptInputs },
+      config: { scope: 'use', generates: true, moderatedInput: promptInputs },
       schema: {
         summary: 'Answer a prompt under the retry policy',
         description:

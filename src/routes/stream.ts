@@ -34,7 +34,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/stream',
     {
-      config: { scope: 'use', moderatedInput: promptInputs },
+      config: { scope: 'use', generates: true, moderatedInput: promptInputs },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events',
@@ -57,7 +57,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     '/stream',
     {
       // EventSource cannot send a key: a token from POST /auth/stream-token as `?access_token=`.
-      config: { scope: 'use', streamToken: true, moderatedInput: promptInputs },
+      config: { scope: 'use', streamToken: true, generates: true, moderatedInput: promptInputs },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events, for EventSource',

@@ -31,7 +31,7 @@ export const providerErrorResponses = {
       'or an answer it withholds (`loc` ["response"], `type` `content_filtered`)',
   ),
   429: described(
-    'Too many requests: over this client\'s request rate or open streams (README "Rate limits"), or the provider is rate limiting; see Retry-After',
+    'Too many requests: over this client\'s request rate or open streams (README "Rate limits"), its API key\'s token budget (README "Usage and budgets"), or the provider is rate limiting; see Retry-After',
   ),
   502: described('The provider failed, refused our credentials, or could not be reached'),
   503: described(

@@ -36,7 +36,7 @@ export class RagService {
     const result = await this.#chat.answer(
       'openai',
       { messages: prepared.messages, model: options.model },
-      call,
+      withPassages(call, prepared.sources),
     )
     return { text: result.text, model: result.model, ...prepared }
   }
@@ -54,7 +54,15 @@ export class RagService {
     const stream =
       messages.length === 0
         ? await this.#chat.streamFixed([{ type: 'end', finishReason: 'no_context' }], call)
-        : await this.#chat.stream('openai', { messages, model: options.model }, call)
+        : await this.#chat.stream('openai', { messages, model: options.model }, withPassages(call, sources))
     return { sources, stream }
   }
+}
+
+/**
+ * The call, with the passages the answer is made from named for the response cache's key: their text is
+ * in the prompt already, their ids are added (a document replaced under the same text is another answer).
+ */
+function withPassages(call: CallOptions, sources: Source[]): CallOptions {
+  return { ...call, cacheScope: sources.map((source) => source.chunkId) }
 }

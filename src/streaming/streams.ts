@@ -1,5 +1,6 @@
 import type { CallOptions, ChatProvider, GenerateRequest, StreamPart } from '../providers/provider.js'
 import type { RetryPolicy } from '../providers/retry.js'
+import { answerRecorder } from './answer-recorder.js'
 import type { ContentPolicy, ModerationMeter } from './content-policy.js'
 import { deadlines } from './deadlines.js'
 import { outputPolicy } from './output-policy.js'
@@ -9,6 +10,7 @@ import { type StreamMeter, streamMetrics } from './stream-metrics.js'
 import { StreamRegistry } from './stream-registry.js'
 import { StreamSession } from './stream-session.js'
 import type { StreamLease, StreamSlots } from './stream-slots.js'
+import { usageRecorder } from './usage-recorder.js'
 
 export interface StreamLimits {
   /** Longest wait for the upstream's first part, per attempt. */
@@ -34,7 +36,9 @@ export interface StreamsOptions {
 /**
  * Opens streamed answers. Every stream is composed here, the same way: its source (the provider's
  * attempts until the first part), then its stages in order: deadlines, the output policy when one is
- * configured, and metrics when they are on. The wire format is the route's choice (stream-body.ts).
+ * configured, the stages later capabilities add (the request's token usage, the answer for the response
+ * cache: both after the policy, so they see only what the client gets), and metrics when they are on.
+ * The wire format is the route's choice (stream-body.ts).
  */
 export class Streams {
   readonly #options: StreamsOptions
@@ -73,7 +77,7 @@ export class Streams {
   async #open(open: SourceOpener, call: CallOptions): Promise<StreamSession> {
     // Before anything starts, so a client at its limit gets a plain 429 and costs no upstream call.
     const lease = await this.#acquireSlot(call)
-    const session = new StreamSession({ open, stages: this.#stages(), clientSignal: call.signal })
+    const session = new StreamSession({ open, stages: this.#stages(call), clientSignal: call.signal })
     this.registry.track(session)
     // `closed` resolves however the stream ends: its last part, a failure (opening included), the client
     // leaving, shutdown; and only once its response has closed.
@@ -88,10 +92,14 @@ export class Streams {
     return this.#options.slots.acquire(quota.client, quota.limit)
   }
 
-  #stages(): Stage[] {
+  #stages(call: CallOptions): Stage[] {
     const { limits, meter, outputPolicy: output } = this.#options
     const stages = [deadlines(limits)]
     if (output) stages.push(outputPolicy(output.policy, output.meter))
+    // The request's tokens, when the caller keeps a ledger (every route does; unit tests may not).
+    if (call.ledger) stages.push(usageRecorder(call.ledger))
+    // The whole answer, for the response cache, when the request lets it store one.
+    if (call.onAnswer) stages.push(answerRecorder(call.onAnswer))
     // Metrics last: they see every failure the stages before raise, and text as the client gets it.
     if (meter) stages.push(streamMetrics(meter))
     return stages

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Config } from '../../config.js'
+import { type Config, responseCacheEnabled } from '../../config.js'
 import { LimitsUnavailableError, RateLimitedError } from '../../errors.js'
 import type { StreamQuota } from '../../providers/provider.js'
 import { MemoryStreamSlots, type StreamSlots } from '../../streaming/stream-slots.js'
@@ -13,7 +13,10 @@ import { RedisStreamSlots } from './redis-stream-slots.js'
 export interface Limits {
   /** Counts the streams each client holds open; undefined when STREAMS_PER_CLIENT is 0. */
   streamSlots: StreamSlots | undefined
-  /** Redis and its failures (counted: `failures.count`), when REDIS_URL shares the counters. */
+  /**
+   * Redis and its failures (counted: `failures.count`), when REDIS_URL shares the counters (and the token
+   * budgets and cached answers, plugins/budgets and plugins/cache).
+   */
   redis: SharedCounters | undefined
 }
 
@@ -33,9 +36,14 @@ declare module 'fastify' {
  * The request rate is registered apart (limitRoutesFromHere), between the open routes and the others.
  */
 export async function createLimits(app: FastifyInstance, config: Config): Promise<Limits> {
-  const anyLimit = config.RATE_LIMIT_MAX > 0 || config.STREAMS_PER_CLIENT > 0
+  // The token budgets and the response cache share the limits' connection.
+  const usesRedis =
+    config.RATE_LIMIT_MAX > 0 ||
+    config.STREAMS_PER_CLIENT > 0 ||
+    config.TOKEN_BUDGET_PER_KEY > 0 ||
+    responseCacheEnabled(config)
   let redis: SharedCounters | undefined
-  if (config.REDIS_URL && anyLimit) {
+  if (config.REDIS_URL && usesRedis) {
     const failures = new RedisFailures(app.log, config.RATE_LIMIT_REDIS_FAILURE)
     redis = { client: await connectRedis(app, config.REDIS_URL, failures), failures }
   }

@@ -46,7 +46,7 @@ export function defineMetrics(registry: Registry) {
     }),
     tokens: new PlainCounter({
       name: 'genai_tokens_total',
-      help: 'Tokens the upstream reported using, by direction (input, output) and API key name',
+      help: 'Tokens the upstream reported using, by direction (input, output, reasoning: part of output) and API key name',
       labelNames: ['provider', 'model', 'key', 'direction'] as const,
       registers,
     }),
@@ -81,6 +81,17 @@ export function defineMetrics(registry: Registry) {
     rateLimitRejections: new PlainCounter({
       name: 'genai_rate_limit_rejections_total',
       help: 'Requests this server refused with 429 under its own rate limits (not upstream 429s)',
+      registers,
+    }),
+    cacheRequests: new PlainCounter({
+      name: 'genai_cache_requests_total',
+      help: 'Requests the response cache looked at, by outcome: hit, miss, bypass (the request opted out)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    tokenBudgetRejections: new PlainCounter({
+      name: 'genai_token_budget_rejections_total',
+      help: 'Requests refused with 429 because their API key used its token budget for the period',
       registers,
     }),
     moderationBlocked: new PlainCounter({

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { Config } from '../../config.js'
-import type { ChatProvider } from '../../providers/provider.js'
+import type { CacheOutcome, ChatProvider } from '../../providers/provider.js'
 import type { DocumentsMeter } from '../../rag/documents.js'
 import type { ModerationMeter } from '../../streaming/content-policy.js'
 import type { StreamMeter } from '../../streaming/stream-metrics.js'
@@ -23,6 +23,10 @@ export interface Metrics {
    * @fastify/rate-limit's `onExceeded`; upstream 429s relayed to the client are not counted here.
    */
   countRateLimitRejection(): void
+  /** Counts a request the response cache served (`hit`), missed, or was told to bypass. */
+  countCacheOutcome(outcome: CacheOutcome): void
+  /** Counts a request refused because its API key used its token budget. */
+  countTokenBudgetRejection(): void
 }
 
 declare module 'fastify' {
@@ -49,6 +53,8 @@ const DISABLED: Metrics = {
   contentType: 'text/plain',
   exposition: async () => '',
   countRateLimitRejection() {},
+  countCacheOutcome() {},
+  countTokenBudgetRejection() {},
 }
 
 /**
@@ -73,6 +79,13 @@ export function registerMetrics(app: FastifyInstance, config: Config): ServiceMe
   const registry = new Registry()
   const metrics = defineMetrics(registry)
   metrics.rateLimitRejections.inc(0)
+  metrics.tokenBudgetRejections.inc(0)
+  // Three outcomes: each child made once.
+  const cacheOutcomes = {
+    hit: metrics.cacheRequests.labels('hit'),
+    miss: metrics.cacheRequests.labels('miss'),
+    bypass: metrics.cacheRequests.labels('bypass'),
+  }
   registerHttpMetrics(app, metrics)
   const both = [processRegistry, registry]
   app.decorate('metrics', {
@@ -80,6 +93,8 @@ export function registerMetrics(app: FastifyInstance, config: Config): ServiceMe
     contentType: registry.contentType,
     exposition: () => Registry.merge(both).metrics(),
     countRateLimitRejection: () => metrics.rateLimitRejections.inc(),
+    countCacheOutcome: (outcome) => cacheOutcomes[outcome].inc(),
+    countTokenBudgetRejection: () => metrics.tokenBudgetRejections.inc(),
   })
   return {
     provider: (inner, name) => new MeteredProvider(inner, name, metrics, config.METRICS_MODEL_LABELS),

@@ -1,11 +1,12 @@
 import { AppError, ClientClosedRequestError, ServerShuttingDownError } from '../../errors.js'
-import type {
-  CallOptions,
-  ChatProvider,
-  GenerateRequest,
-  GenerateResult,
-  StreamPart,
-  Usage,
+import {
+  type CallOptions,
+  type ChatProvider,
+  type GenerateRequest,
+  type GenerateResult,
+  type StreamPart,
+  tokens,
+  type Usage,
 } from '../../providers/provider.js'
 import { BoundedSeries } from './bounded-series.js'
 import type { MetricSet } from './definitions.js'
@@ -16,6 +17,7 @@ type CounterChild = CounterCell
 interface KeySeries {
   input: CounterChild
   output: CounterChild
+  reasoning: CounterChild
 }
 
 /** One model's label children, looked up once per call instead of once per metric. */
@@ -61,6 +63,7 @@ export class MeteredProvider implements ChatProvider {
       tokens: new BoundedSeries(KEY_NAME_LIMIT, (key) => ({
         input: metrics.tokens.labels(provider, model, key, 'input'),
         output: metrics.tokens.labels(provider, model, key, 'output'),
+        reasoning: metrics.tokens.labels(provider, model, key, 'reasoning'),
       })),
     }))
   }
@@ -166,9 +169,11 @@ function countTokens(series: ModelSeries, usage: Usage | undefined, options: Cal
   const key = series.tokens.get(options.apiKeyName ?? ANONYMOUS)
   add(key.input, usage.inputTokens)
   add(key.output, usage.outputTokens)
+  add(key.reasoning, usage.reasoningTokens)
 }
 
 /** A counter only grows: an upstream's missing, negative or non-numeric count adds nothing. */
 function add(counter: CounterChild, count: number | undefined): void {
-  if (typeof count === 'number' && count > 0 && Number.isFinite(count)) counter.inc(count)
+  const value = tokens(count)
+  if (value > 0) counter.inc(value)
 }

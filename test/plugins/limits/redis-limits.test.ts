@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, beforeEach, expect, it, onTestFinished } from 'vitest'
+import { expect, it, onTestFinished } from 'vitest'
 import { RateLimitedError } from '../../../src/errors.js'
 import { RedisFailures } from '../../../src/plugins/limits/redis-failures.js'
 import {
@@ -12,7 +12,7 @@ import {
 import { emptyDocumentStore } from '../../fakes/document-store.js'
 import { sseReply } from '../../fakes/openai.js'
 import { openTestApp, testConfig, useFakeOpenAI } from '../../helpers.js'
-import { describeWithRedis, type RedisServer, startRedis } from '../../redis-server.js'
+import { describeWithRedis, startRedis, useRedis } from '../../redis-server.js'
 import { waitFor } from '../../wait-for.js'
 
 const context = useFakeOpenAI()
@@ -21,23 +21,11 @@ const chat = (app: FastifyInstance) =>
   app.inject({ method: 'POST', url: '/chat', payload: { messages: [{ role: 'user', content: 'hi' }] } })
 
 describeWithRedis('limits in Redis', () => {
-  let redis: RedisServer
-  let admin: Redis
-  beforeAll(async () => {
-    redis = await startRedis()
-    admin = new Redis(redis.url)
-  })
-  afterAll(async () => {
-    await admin?.quit()
-    await redis?.stop()
-  })
-  beforeEach(async () => {
-    await admin.flushall()
-  })
+  const shared = useRedis()
 
   /** A connected Redis client of the test's own (as an instance's), closed after it. */
   async function client(): Promise<Redis> {
-    const connection = new Redis(redis.url, { enableOfflineQueue: false, lazyConnect: true })
+    const connection = new Redis(shared.redis.url, { enableOfflineQueue: false, lazyConnect: true })
     onTestFinished(() => connection.disconnect())
     await connection.connect()
     return connection
@@ -47,7 +35,11 @@ describeWithRedis('limits in Redis', () => {
     new RedisFailures(app?.log ?? (console as unknown as FastifyInstance['log']), 'open')
 
   async function instance(environment: Record<string, string> = {}) {
-    const config = testConfig({ OPENAI_BASE_URL: context.upstream.url, REDIS_URL: redis.url, ...environment })
+    const config = testConfig({
+      OPENAI_BASE_URL: context.upstream.url,
+      REDIS_URL: shared.redis.url,
+      ...environment,
+    })
     return openTestApp(config)
   }
 
@@ -59,7 +51,7 @@ describeWithRedis('limits in Redis', () => {
     }
     expect(statuses.filter((status) => status === 200)).toHaveLength(5)
     expect(statuses.slice(5)).toEqual([429, 429, 429, 429, 429])
-    expect(await admin.keys('genai:rate:*')).toEqual(['genai:rate:ip:127.0.0.1'])
+    expect(await shared.admin.keys('genai:rate:*')).toEqual(['genai:rate:ip:127.0.0.1'])
   })
 
   it('two instances share the stream slots: the limit holds across both, a release frees one', async () => {
@@ -72,7 +64,7 @@ describeWithRedis('limits in Redis', () => {
     await expect(first.acquire('ip:10.0.0.1', 2)).rejects.toBeInstanceOf(RateLimitedError)
     await expect(second.acquire('ip:10.0.0.2', 2)).resolves.toBeDefined()
     a.release()
-    await waitFor(async () => (await admin.zcard(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.1`)) === 1)
+    await waitFor(async () => (await shared.admin.zcard(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.1`)) === 1)
     await expect(second.acquire('ip:10.0.0.1', 2)).resolves.toBeDefined()
   })
 
@@ -82,7 +74,7 @@ describeWithRedis('limits in Redis', () => {
     crashed.disconnect() // never releases, never renews
     const survivor = new RedisStreamSlots(await client(), failuresFor(), 300)
     await expect(survivor.acquire('ip:10.0.0.3', 1)).rejects.toBeInstanceOf(RateLimitedError)
-    await waitFor(async () => (await admin.zcard(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.3`)) === 0)
+    await waitFor(async () => (await shared.admin.zcard(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.3`)) === 0)
     await expect(survivor.acquire('ip:10.0.0.3', 1)).resolves.toBeDefined()
   })
 
@@ -95,12 +87,12 @@ describeWithRedis('limits in Redis', () => {
     const expiries = await Promise.all(
       ['ip:10.0.0.4', 'ip:10.0.0.5'].map(async (client) => {
         const key = `${STREAM_SLOTS_REDIS_PREFIX}${client}`
-        const [member, expiry] = await admin.zrange(key, 0, 0, 'WITHSCORES')
+        const [member, expiry] = await shared.admin.zrange(key, 0, 0, 'WITHSCORES')
         return { key, member: member as string, expiry: Number(expiry) }
       }),
     )
     await waitFor(async () => {
-      const scores = await Promise.all(expiries.map(({ key, member }) => admin.zscore(key, member)))
+      const scores = await Promise.all(expiries.map(({ key, member }) => shared.admin.zscore(key, member)))
       return scores.every((score, index) => Number(score) > (expiries[index]?.expiry ?? Infinity))
     })
     expect(slots.held).toBe(2)
