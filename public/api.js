@@ -68,6 +68,21 @@ export function endOf(frame) {
   return `Done (cut short: ${frame.reason}).`
 }
 
+/**
+ * Stop, for a resumable stream: the server keeps generating for a while after its client leaves, so a
+ * client that comes back can resume (README "Resumable streams"). Stop means the answer is not wanted:
+ * cancel the stream by its id, which aborts the upstream call at once.
+ */
+function cancelOnAbort(signal, streamId, apiKey) {
+  if (!streamId) return
+  const cancel = () => {
+    const headers = headersFor(apiKey)
+    delete headers['content-type']
+    fetch(`/stream/${encodeURIComponent(streamId)}`, { method: 'DELETE', headers }).catch(() => {})
+  }
+  signal.addEventListener('abort', cancel, { once: true })
+}
+
 const streamOf = (id) => (id?.includes(':') ? id.slice(0, id.lastIndexOf(':')) : undefined)
 
 /**
@@ -89,6 +104,7 @@ export async function streamSse(path, body, { apiKey, signal, onFrame, onRestart
     // 204 to a resumption: the stream had ended, nothing follows (the same as its `done` frame).
     if (response.status === 204) return onFrame({ done: true })
     if (!response.ok) throw await errorFor(response)
+    if (attempt === 0) cancelOnAbort(signal, response.headers.get('x-stream-id'), apiKey)
     let first = attempt > 0
     try {
       for await (const frame of sseFrames(response.body)) {
@@ -162,6 +178,7 @@ export async function streamWithEventSource(query, { apiKey, signal, onFrame }) 
     signal.addEventListener('abort', onAbort)
     source.onmessage = (event) => {
       const frame = JSON.parse(event.data)
+      if (frame.stream_id) cancelOnAbort(signal, frame.stream_id, apiKey)
       onFrame(frame)
       if (frame.done || frame.error) close()
     }
