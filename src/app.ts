@@ -16,6 +16,7 @@ import { registerReadiness } from './plugins/readiness.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
 import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
+import { createReplayLog } from './plugins/resume/replay-log.js'
 import { registerRouteAccess } from './plugins/route-access.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { capConnections, serverLimitOptions } from './plugins/server-limits.js'
@@ -88,7 +89,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   const limits = await createLimits(app, config)
   const meters = registerMetrics(app, config)
-  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots }, meters)
+  const replayLog = await createReplayLog(app, config, meters)
+  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots, replayLog }, meters)
   registerReadiness(app, config.READINESS_TIMEOUT_MS)
   // Parsed at boot (loadConfigOrExit): a server that is running has a valid configuration.
   app.readiness.add('config', async () => {})
@@ -99,6 +101,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     inFlight,
     streams: app.streams.registry,
     graceMs: config.SHUTDOWN_GRACE_MS,
+    resumption: app.streams.resumption,
   })
 
   options.setUp?.(app)

@@ -11,6 +11,7 @@ import type { Documents } from '../rag/documents.js'
 import type { DocumentStore } from '../rag/types.js'
 import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { RagService } from '../services/rag-service.js'
+import { Resumption, type ResumptionOptions } from '../streaming/resumption.js'
 import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
 import type { ServiceMeters } from './metrics/index.js'
@@ -45,6 +46,8 @@ export interface ServiceOverrides {
 export interface ServiceOptions extends ServiceOverrides {
   /** Counts the streams each client holds open (plugins/limits); undefined: not limited. */
   streamSlots?: StreamSlots
+  /** The replay log of resumable streams (plugins/resume); undefined: streams are not resumable. */
+  replayLog?: Omit<ResumptionOptions, 'graceMs'>
 }
 
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
@@ -117,6 +120,9 @@ export async function registerServices(
       totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
     },
     meter: meters?.streams,
+    resumption: overrides.replayLog
+      ? new Resumption({ ...overrides.replayLog, graceMs: config.STREAM_RESUME_GRACE_MS })
+      : undefined,
   })
   const metered = (provider: ChatProvider, name: ModelHost) => meters?.provider(provider, name) ?? provider
   const providers = {

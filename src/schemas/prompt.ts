@@ -1,11 +1,16 @@
 import { z } from 'zod'
 import { modelSchema } from './chat.js'
+import { lastEventIdField } from './resume.js'
 import { MAX_TEXT_CHARACTERS, nonBlankText } from './text.js'
 
 const promptSchema = nonBlankText(MAX_TEXT_CHARACTERS).describe('The prompt; not empty or only whitespace')
 
 /** The chapter's contract: `prompt` and `model` as query parameters. */
-export const promptQuerySchema = z.object({ prompt: promptSchema.optional(), model: modelSchema.optional() })
+export const promptQuerySchema = z.object({
+  prompt: promptSchema.optional(),
+  model: modelSchema.optional(),
+  last_event_id: lastEventIdField,
+})
 
 /** The same fields as a JSON body, for clients that prefer one. */
 export const promptBodySchema = z

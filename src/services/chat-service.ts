@@ -7,7 +7,7 @@ import type {
 } from '../providers/provider.js'
 import type { RetryPolicy } from '../providers/retry.js'
 import type { StreamSession } from '../streaming/stream-session.js'
-import type { Streams } from '../streaming/streams.js'
+import type { OpenOptions, Streams } from '../streaming/streams.js'
 
 /** Where a model runs: OpenAI's Responses API (or a compatible endpoint), or a local Ollama. */
 export type ModelHost = 'openai' | 'ollama'
@@ -44,12 +44,21 @@ export class ChatService {
   }
 
   /** A streamed answer, resolved once the upstream's first part arrived; rejects with an AppError before. */
-  stream(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<StreamSession> {
-    return this.#options.streams.fromProvider(this.#options.providers[host], request, call)
+  stream(
+    host: ModelHost,
+    request: GenerateRequest,
+    call: CallOptions,
+    options?: OpenOptions,
+  ): Promise<StreamSession> {
+    return this.#options.streams.fromProvider(this.#options.providers[host], request, call, options)
   }
 
   /** A stream of parts known in advance: no model is called (e.g. no grounded answer exists). */
-  streamFixed(parts: [StreamPart, ...StreamPart[]], call: CallOptions): Promise<StreamSession> {
-    return this.#options.streams.fixed(parts, call)
+  streamFixed(
+    parts: [StreamPart, ...StreamPart[]],
+    call: CallOptions,
+    options?: OpenOptions,
+  ): Promise<StreamSession> {
+    return this.#options.streams.fixed(parts, call, options)
   }
 }

@@ -39,6 +39,8 @@ export interface ServiceMeters {
   streams: StreamMeter
   /** Receives each document operation. */
   documents: DocumentsMeter
+  /** Counts events the replay log of resumable streams evicted. */
+  replayEvictions: (events: number) => void
 }
 
 const DISABLED: Metrics = {
@@ -70,6 +72,7 @@ export function registerMetrics(app: FastifyInstance, config: Config): ServiceMe
   const registry = new Registry()
   const metrics = defineMetrics(registry)
   metrics.rateLimitRejections.inc(0)
+  metrics.replayEvictions.inc(0)
   registerHttpMetrics(app, metrics)
   const both = [processRegistry, registry]
   app.decorate('metrics', {
@@ -82,5 +85,6 @@ export function registerMetrics(app: FastifyInstance, config: Config): ServiceMe
     provider: (inner, name) => new MeteredProvider(inner, name, metrics, config.METRICS_MODEL_LABELS),
     streams: streamMeter(metrics),
     documents: documentsMeter(metrics),
+    replayEvictions: (events) => metrics.replayEvictions.inc(events),
   }
 }
