@@ -73,9 +73,11 @@ export class Resumption {
     const logged = await this.#options.log.lookup(streamId)
     if (logged === undefined || !mayUse(logged.owner, requester)) throw new StreamGoneError()
     if (logged.endSeq !== undefined && afterSeq >= logged.endSeq) return undefined
-    if (afterSeq + 1 < logged.firstSeq) throw new StreamGoneError()
+    // Events are numbered from 1: from the top (-1, the preface's place being 0) the first needed is 1.
+    const after = Math.max(afterSeq, 0)
+    if (after + 1 < logged.firstSeq) throw new StreamGoneError()
     const preface = afterSeq < 0 ? logged.preface : undefined
-    return this.#following(streamId, afterSeq, preface, this.#local.get(streamId))
+    return this.#following(streamId, after, preface, this.#local.get(streamId))
   }
 
   /** Cancels a stream (DELETE): its upstream is aborted, its followers get a last frame saying so. */
