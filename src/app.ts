@@ -89,7 +89,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   const limits = await createLimits(app, config)
   const meters = registerMetrics(app, config)
-  const replayLog = await createReplayLog(app, config, meters)
+  const replayLog = await createReplayLog(app, config, meters, limits.redis?.client)
   await registerServices(app, config, { ...options, streamSlots: limits.streamSlots, replayLog }, meters)
   registerReadiness(app, config.READINESS_TIMEOUT_MS)
   // Parsed at boot (loadConfigOrExit): a server that is running has a valid configuration.

@@ -64,6 +64,11 @@ export class MemoryReplayLog implements ReplayLog {
     return this.#streams.size
   }
 
+  /** Whether it holds the stream. */
+  has(streamId: string): boolean {
+    return this.#streams.has(streamId)
+  }
+
   create(streamId: string, owner: string | undefined, preface: string | undefined): void {
     this.#streams.set(streamId, new StreamRecord(owner, preface))
   }
@@ -99,6 +104,10 @@ export class MemoryReplayLog implements ReplayLog {
 
   async cancel(): Promise<void> {
     // One instance: the stream is produced here, and Resumption cancels it directly.
+  }
+
+  onCancel(): void {
+    // Nobody else asks.
   }
 
   async watchedElsewhere(): Promise<boolean> {

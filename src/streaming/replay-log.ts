@@ -46,6 +46,8 @@ export interface ReplayLog {
   follow(streamId: string, afterSeq: number, reader: LogReader): LogSubscription
   /** Asks the instance producing the stream to cancel it (a shared log; memory: nothing to ask). */
   cancel(streamId: string): Promise<void>
+  /** Hears the cancellations other instances ask for (`cancel`) of streams that may be produced here. */
+  onCancel(listener: (streamId: string) => void): void
   /** Whether a follower on another instance watches the stream (keeps its generation going). */
   watchedElsewhere(streamId: string): Promise<boolean>
   /** Releases what the log holds (timers, connections). */

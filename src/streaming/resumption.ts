@@ -41,6 +41,7 @@ export class Resumption {
 
   constructor(options: ResumptionOptions) {
     this.#options = options
+    options.log.onCancel((streamId) => this.#local.get(streamId)?.control.cancel(new StreamCancelledError()))
   }
 
   get log(): ReplayLog {
