@@ -44,7 +44,7 @@ export function registerGracefulShutdown(app: FastifyInstance, options: Graceful
     resumption?.hangUpFollowers()
     if (inFlight.size === 0 && streams.size === 0) return
     const waiting = { inFlight: inFlight.size, streams: streams.size, graceMs }
-    app.log.info(waiting, 'shutting down: waiting for the requests and streams in flight')
+    app.log.info(waiting, 'shutting down: waiting for the requests in flight')
     // A resumable stream outlives its requests: its generation gets the grace too.
     if (await settlesWithin(Promise.all([inFlight.idle(), streams.idle()]), graceMs)) return
     app.log.warn({ inFlight: inFlight.size }, 'shutdown grace over: answering the requests left with 503')

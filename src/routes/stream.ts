@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { RequestValidationError } from '../errors.js'
 import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
-import { promptBodySchema, promptQuerySchema } from '../schemas/prompt.js'
+import { promptBodySchema, streamQuerySchema } from '../schemas/prompt.js'
 import { lastEventIdField, streamIdParamsSchema } from '../schemas/resume.js'
 import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
@@ -36,7 +36,7 @@ const sseResponse = {
 const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   const schema = {
     tags: ['chat'],
-    querystring: promptQuerySchema,
+    querystring: streamQuerySchema,
     response: { 200: sseResponse, ...providerErrorResponses },
   }
 
