@@ -64,14 +64,12 @@ export class RedisReplayLog implements ReplayLog {
     if (preface !== undefined) meta.preface = preface
     const key = REPLAY_REDIS_PREFIX + streamId
     const ttl = this.#options.maxLifeMs + this.#options.retentionMs
-    this.#redis
-      .multi()
-      .hset(`${key}:meta`, meta)
-      .pexpire(`${key}:meta`, ttl)
-      .exec()
-      .catch((error: unknown) =>
-        this.#options.warn(error, 'Redis unreachable: a resumable stream is not shared'),
-      )
+    // Single commands, not MULTI: auto-pipelined, they reach Redis in the order they were issued (a MULTI
+    // would overtake the XADDs still waiting for the next tick).
+    const warn = (error: unknown) =>
+      this.#options.warn(error, 'Redis unreachable: a resumable stream is not shared')
+    this.#redis.hset(`${key}:meta`, meta).catch(warn)
+    this.#redis.pexpire(`${key}:meta`, ttl).catch(warn)
   }
 
   append(streamId: string, event: RelayEvent): void {
@@ -90,13 +88,9 @@ export class RedisReplayLog implements ReplayLog {
     }
     this.#seqs.delete(streamId)
     const retention = this.#options.retentionMs
-    this.#redis
-      .multi()
-      .hset(`${key}:meta`, 'end', seq)
-      .pexpire(key, retention)
-      .pexpire(`${key}:meta`, retention)
-      .exec()
-      .catch(warn)
+    this.#redis.hset(`${key}:meta`, 'end', seq).catch(warn)
+    this.#redis.pexpire(key, retention).catch(warn)
+    this.#redis.pexpire(`${key}:meta`, retention).catch(warn)
   }
 
   async lookup(streamId: string): Promise<LoggedStream | undefined> {
