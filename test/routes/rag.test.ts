@@ -223,7 +223,7 @@ describe('POST /rag', () => {
     const asked = rag.upstream.received.length
     const afterFour = await readSse(await ask({ 'last-event-id': whole.frames[4]?.id as string }))
     expect(afterFour.frames).toEqual(whole.frames.slice(5))
-    const streamId = (whole.frames[0]?.id as string).split(':')[0]
+    const streamId = String(whole.frames[0]?.id).split(':')[0]
     const replayed = await readSse(await fetch(`${base}/stream/${streamId}`))
     expect(replayed.frames).toEqual(whole.frames)
     // No retrieval, no generation for either.
