@@ -191,6 +191,17 @@ describe('GET /metrics: streams over real sockets', () => {
     expect(sumOf(samples, 'genai_upstream_errors_total')).toBe(0)
   })
 
+  it('events the replay log evicts for its bounds are counted', async () => {
+    // 1 KiB per stream holds 15 events: a 1-character delta counts 66 bytes, the end 64.
+    const { app, base } = await serveAnswering(longSseReply(40, 'x'), {
+      STREAM_RESUME_MAX_BYTES_PER_STREAM: '1024',
+    })
+    await readSse(await fetch(`${base}/stream?prompt=hi`))
+    const samples = await afterStreams(app)
+    // start + 40 deltas + end = 42 events; the last 15 fit in 1,024 bytes (14 x 66 + 64 = 988).
+    expect(sumOf(samples, 'genai_stream_replay_evictions_total')).toBe(27)
+  })
+
   it('a stream that fails after it began: counted as failed by its error code', async () => {
     const { app, base } = await serveAnswering(sseReply('openai-responses-stream-failed.sse'))
     const stream = await readSse(await fetch(`${base}/stream?prompt=hi`))
