@@ -145,6 +145,16 @@ export class StreamGoneError extends AppError {
   }
 }
 
+/** The shared replay log (Redis) cannot be read: whether a stream can be resumed is unknown for now. */
+export class ReplayLogUnavailableError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'replay_log_unavailable'
+  override readonly isRetryable = true
+  constructor(options?: AppErrorOptions) {
+    super('Stream resumption is unavailable right now; retry later', options)
+  }
+}
+
 /** The client went away; nobody reads the answer, but the log should say so. */
 export class ClientClosedRequestError extends AppError {
   readonly statusCode = 499

@@ -114,6 +114,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
           200: sseResponse,
           204: z.null().describe('The client had the terminal frame: nothing follows'),
           410: errorResponseSchema.describe('Unknown or expired stream (or another API key’s)'),
+          503: errorResponseSchema.describe('The shared replay log (Redis) cannot be read right now'),
         },
       },
     },
@@ -141,6 +142,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
         response: {
           204: z.null().describe('Cancelled, or over already'),
           410: errorResponseSchema.describe('Unknown or expired stream (or another API key’s)'),
+          503: errorResponseSchema.describe('The shared replay log (Redis) cannot be read right now'),
         },
       },
     },

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { AppError } from '../../errors.js'
+import { AppError, ReplayLogUnavailableError } from '../../errors.js'
 import type { StreamPart } from '../../providers/provider.js'
 import type { MemoryReplayLog } from '../../streaming/memory-replay-log.js'
 import type { RelayEvent } from '../../streaming/pipeline.js'
@@ -100,7 +100,9 @@ export class RedisReplayLog implements ReplayLog {
     const [meta, first] = await Promise.all([
       this.#redis.hgetall(`${key}:meta`),
       this.#redis.xrange(key, '-', '+', 'COUNT', 1),
-    ])
+    ]).catch((error: unknown) => {
+      throw new ReplayLogUnavailableError({ cause: error, logDetail: String(error) })
+    })
     if (meta.created === undefined) return undefined
     const firstId = first[0]?.[0]
     return {
@@ -128,7 +130,9 @@ export class RedisReplayLog implements ReplayLog {
   }
 
   async cancel(streamId: string): Promise<void> {
-    await this.#redis.publish(CANCEL_CHANNEL, streamId)
+    await this.#redis.publish(CANCEL_CHANNEL, streamId).catch((error: unknown) => {
+      throw new ReplayLogUnavailableError({ cause: error, logDetail: String(error) })
+    })
   }
 
   onCancel(listener: (streamId: string) => void): void {
