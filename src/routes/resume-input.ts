@@ -23,11 +23,16 @@ export function resumePosition(request: FastifyRequest): ResumePosition | undefi
   if (text === undefined) return undefined
   const match = LAST_EVENT_ID.exec(text.trim())
   if (match === null) {
-    const loc = typeof header === 'string' ? ['header', 'last-event-id'] : ['query', 'last_event_id']
-    const msg = 'must be the id of a frame of a resumable stream: <stream id>:<seq>'
-    throw new RequestValidationError([{ loc, msg, type: 'value_error' }])
+    throw invalidLastEventId(request, 'must be the id of a frame of a resumable stream: <stream id>:<seq>')
   }
   return { streamId: match[1] as string, seq: Number(match[2]) }
+}
+
+/** The 422 of a Last-Event-ID that cannot be used, located where the request gave it. */
+export function invalidLastEventId(request: FastifyRequest, msg: string): RequestValidationError {
+  const fromHeader = typeof request.headers['last-event-id'] === 'string'
+  const loc = fromHeader ? ['header', 'last-event-id'] : ['query', 'last_event_id']
+  return new RequestValidationError([{ loc, msg, type: 'value_error' }])
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { RequestValidationError } from '../errors.js'
 import { errorResponseSchema, providerErrorResponses } from '../schemas/errors.js'
 import { promptBodySchema, streamQuerySchema } from '../schemas/prompt.js'
 import { lastEventIdField, streamIdParamsSchema } from '../schemas/resume.js'
@@ -8,7 +7,7 @@ import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { resumableStream, streamCallOptions } from './call-options.js'
 import { asMessages, promptFrom } from './prompt-input.js'
-import { resumePosition, sendResumed } from './resume-input.js'
+import { invalidLastEventId, resumePosition, sendResumed } from './resume-input.js'
 
 const SSE_DESCRIPTION =
   'Server-sent events. One `data: {"content": "<delta>"}` frame per text delta, then `data: {"done": true}` ' +
@@ -121,8 +120,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const position = resumePosition(request) ?? { streamId: request.params.id, seq: -1 }
       if (position.streamId !== request.params.id) {
-        const msg = 'names another stream than the path'
-        throw new RequestValidationError([{ loc: ['header', 'last-event-id'], msg, type: 'value_error' }])
+        throw invalidLastEventId(request, 'names another stream than the path')
       }
       return sendResumed(request, reply, position)
     },

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
-import { type AppError, ClientClosedRequestError } from '../errors.js'
+import { type AppError, ClientClosedRequestError, StreamCancelledError } from '../errors.js'
 import { drained } from './drained.js'
 import type { EventSink, RelayEvent } from './pipeline.js'
 import { isTerminal, type LogReader } from './replay-log.js'
@@ -51,9 +51,9 @@ export function sendFollower(reply: FastifyReply, following: Following, format: 
   return body.start().follow(following)
 }
 
-/** A stream's failure after it began, in the log (the client's leaving is not one). */
+/** A stream's failure after it began, in the log (the client's leaving, or a DELETE, is not one). */
 function logFailure(log: FastifyBaseLogger, error: AppError): void {
-  if (error instanceof ClientClosedRequestError) return
+  if (error instanceof ClientClosedRequestError || error instanceof StreamCancelledError) return
   const { code, logDetail, message } = error
   log.warn({ code, detail: logDetail }, `stream failed after it began: ${message}`)
 }

@@ -166,6 +166,15 @@ describe('following a stream', () => {
     const { detail } = (await query.json()) as { detail: { loc: string[] }[] }
     expect(detail[0]?.loc).toEqual(['query', 'last_event_id'])
     expect((await fetch(`${base}/stream/not-a-uuid`)).status).toBe(422)
+    const elsewhere = await fetch(`${base}/stream/${randomUUID()}`, {
+      headers: { 'last-event-id': `${randomUUID()}:2` },
+    })
+    expect(elsewhere.status).toBe(422)
+    expect(await elsewhere.json()).toEqual({
+      detail: [
+        { loc: ['header', 'last-event-id'], msg: 'names another stream than the path', type: 'value_error' },
+      ],
+    })
     expect(upstream.received).toHaveLength(0)
   })
 })
