@@ -3,7 +3,7 @@ import { longSseReply, startFakeOpenAI } from './fakes/openai.js'
 import type { FakeUpstream } from './fakes/upstream.js'
 import { describeWithRedis, type RedisServer, startRedis } from './redis-server.js'
 import { resumingClient, stopped } from './resume-client.js'
-import { listeningUrl, startServer, stopServers } from './server-process.js'
+import { startServersListening, stopServers } from './server-process.js'
 import { readSse } from './sse-client.js'
 import { waitFor } from './wait-for.js'
 
@@ -33,8 +33,7 @@ describeWithRedis('resumable streams across two server processes sharing one Red
       REDIS_URL: redis.url,
       SHUTDOWN_GRACE_MS: '30000',
     }
-    const servers = [await startServer(shared), await startServer(shared)]
-    const urls = await Promise.all(servers.map((server) => listeningUrl(server, STARTUP_TIMEOUT_MS)))
+    const { servers, urls } = await startServersListening(2, shared, STARTUP_TIMEOUT_MS)
     return { servers, urls: urls as [string, string] }
   }
 
