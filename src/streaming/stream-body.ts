@@ -10,7 +10,8 @@ import type { StreamSession } from './stream-session.js'
 import type { WireFormat } from './wire-format.js'
 
 /**
- * Sends an opened stream as the reply, in a wire format; resolves when the stream is over. The one place
+ * Sends an opened stream as the reply, in a wire format; resolves when the stream is over (a resumable
+ * one: when this client's response has closed, the stream going on into its log). The one place
  * a stream is written to a response, and the one place replies bypass Fastify's `onSend` hooks: the
  * reply is hijacked and its frames are written straight to the socket. In their stead it applies the
  * app's reply decorations (plugins/reply-decorations.ts: Server-Timing, and whatever plugins add), and
