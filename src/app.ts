@@ -20,6 +20,7 @@ import { registerReadiness } from './plugins/readiness.js'
 import { registerConfiguredSecrets } from './plugins/redaction.js'
 import { registerReplyDecorations } from './plugins/reply-decorations.js'
 import { registerRequestContext, requestIdFor, serverTiming } from './plugins/request-context.js'
+import { createReplayLog } from './plugins/resume/replay-log.js'
 import { registerRouteAccess } from './plugins/route-access.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { capConnections, serverLimitOptions } from './plugins/server-limits.js'
@@ -98,7 +99,13 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const meters = registerMetrics(app, config)
   const now = options.now ?? Date.now
   const shared = createSharedAnswers(app, config, limits.redis, now)
-  await registerServices(app, config, { ...options, streamSlots: limits.streamSlots, shared }, meters)
+  const replayLog = await createReplayLog(app, config, meters, limits.redis?.client)
+  await registerServices(
+    app,
+    config,
+    { ...options, streamSlots: limits.streamSlots, shared, replayLog },
+    meters,
+  )
   registerTokenBudget(app, config, limits.redis, now)
   // Before the routes: they declare what it checks (`moderatedInput`).
   registerInputModeration(app)
@@ -112,6 +119,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     inFlight,
     streams: app.streams.registry,
     graceMs: config.SHUTDOWN_GRACE_MS,
+    resumption: app.streams.resumption,
   })
 
   options.setUp?.(app)

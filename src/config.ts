@@ -48,6 +48,18 @@ export const configSchema = z
     STREAM_IDLE_TIMEOUT_MS: integer(60_000, 1, 3_600_000),
     STREAM_TOTAL_TIMEOUT_MS: integer(600_000, 1, 86_400_000),
     SSE_HEARTBEAT_MS: integer(15_000, 1, 3_600_000),
+    // --- Resumable streams (README "Resumable streams") ---
+    // SSE streams (/stream, streaming /rag) carry ids, are kept in a replay log and outlive their client;
+    // false: the behaviour before resumption (a client leaving aborts the upstream), with no cost at all.
+    STREAM_RESUME: boolean(true),
+    // How long a stream's frames stay in the log after it ended (a reconnect then gets the end, or 204).
+    STREAM_RESUME_RETENTION_MS: integer(60_000, 1, 86_400_000),
+    // How long generation goes on with no client attached before the upstream is aborted.
+    STREAM_RESUME_GRACE_MS: integer(30_000, 0, 3_600_000),
+    // The log's bounds, per stream and in all (memory, or Redis with REDIS_URL); the oldest go first.
+    STREAM_RESUME_MAX_BYTES_PER_STREAM: integer(1_048_576, 1_024, 1_073_741_824),
+    STREAM_RESUME_MAX_BYTES: integer(67_108_864, 1_024, 17_179_869_184),
+    // --- end of resumable streams ---
     BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
     DATABASE_URL: z.preprocess(
       emptyAsUndefined,
@@ -196,6 +208,10 @@ export const configSchema = z
   .refine((config) => !config.MODERATION_OPENAI || config.OPENAI_API_KEY !== undefined, {
     path: ['MODERATION_OPENAI'],
     message: "needs OPENAI_API_KEY: OpenAI's moderation endpoint is called with it",
+  })
+  .refine((config) => config.STREAM_RESUME_MAX_BYTES_PER_STREAM <= config.STREAM_RESUME_MAX_BYTES, {
+    path: ['STREAM_RESUME_MAX_BYTES_PER_STREAM'],
+    message: 'must be less than or equal to STREAM_RESUME_MAX_BYTES',
   })
   .refine((config) => config.CHUNK_OVERLAP_TOKENS < config.CHUNK_TOKENS, {
     path: ['CHUNK_OVERLAP_TOKENS'],

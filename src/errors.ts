@@ -126,6 +126,37 @@ export class ServerShuttingDownError extends AppError {
   }
 }
 
+/** A resumable stream cancelled by `DELETE /stream/{id}`: its followers get this as their last frame. */
+export class StreamCancelledError extends AppError {
+  readonly statusCode = 499
+  readonly code = 'stream_cancelled'
+  constructor() {
+    super('The stream was cancelled')
+  }
+}
+
+/**
+ * A stream id that cannot be followed: unknown, expired, its frames evicted, or started with another API
+ * key (one answer for all, so an id's existence does not leak).
+ */
+export class StreamGoneError extends AppError {
+  readonly statusCode = 410
+  readonly code = 'stream_gone'
+  constructor() {
+    super('Unknown or expired stream: it cannot be resumed; start a new one')
+  }
+}
+
+/** The shared replay log (Redis) cannot be read: whether a stream can be resumed is unknown for now. */
+export class ReplayLogUnavailableError extends AppError {
+  readonly statusCode = 503
+  readonly code = 'replay_log_unavailable'
+  override readonly isRetryable = true
+  constructor(options?: AppErrorOptions) {
+    super('Stream resumption is unavailable right now; retry later', options)
+  }
+}
+
 /** The client went away; nobody reads the answer, but the log should say so. */
 export class ClientClosedRequestError extends AppError {
   readonly statusCode = 499

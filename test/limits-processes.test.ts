@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it, onTestFinished 
 import { longSseReply, okReply, startFakeOpenAI } from './fakes/openai.js'
 import type { FakeUpstream } from './fakes/upstream.js'
 import { describeWithRedis, type RedisServer, startRedis } from './redis-server.js'
-import { listeningUrl, logLines, startServer, stopServers } from './server-process.js'
+import { logLines, startServersListening, stopServers } from './server-process.js'
 import { waitFor } from './wait-for.js'
 
 afterEach(stopServers)
@@ -38,10 +38,7 @@ describeWithRedis('two server processes sharing one Redis', () => {
       REDIS_URL: redis.url,
       ...environment,
     }
-    const servers = [await startServer(shared), await startServer(shared)]
-    // Two processes starting at once on a busy 2-core machine: each may take several seconds.
-    const urls = await Promise.all(servers.map((server) => listeningUrl(server, STARTUP_TIMEOUT_MS)))
-    return { servers, urls }
+    return startServersListening(2, shared, STARTUP_TIMEOUT_MS)
   }
 
   async function ownRedis(): Promise<RedisServer> {

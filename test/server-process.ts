@@ -60,6 +60,19 @@ export async function startServer(environment: Record<string, string>): Promise<
   return { child, output: () => output }
 }
 
+/** Starts `count` server processes with one environment, and resolves once each listens, with their URLs. */
+export async function startServersListening(
+  count: number,
+  environment: Record<string, string>,
+  timeout: number,
+): Promise<{ servers: RunningServer[]; urls: string[] }> {
+  const servers: RunningServer[] = []
+  for (let index = 0; index < count; index++) servers.push(await startServer(environment))
+  // Processes starting at once on a busy 2-core machine: each may take several seconds.
+  const urls = await Promise.all(servers.map((server) => listeningUrl(server, timeout)))
+  return { servers, urls }
+}
+
 const LISTENING = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/
 
 /** The server's URL once it says it listens; fails as soon as it exits instead. */

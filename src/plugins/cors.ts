@@ -2,7 +2,10 @@ import fastifyCors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
 import type { RouteAccess } from './route-access.js'
 
-/** Response headers a browser page may read: the request id, timings, the cache, and the rate-limit state. */
+/**
+ * Response headers a browser page may read: the request id, timings, the cache, the rate-limit state, a
+ * stream's id.
+ */
 const EXPOSED_HEADERS = [
   'x-request-id',
   'server-timing',
@@ -11,6 +14,7 @@ const EXPOSED_HEADERS = [
   'ratelimit-limit',
   'ratelimit-remaining',
   'ratelimit-reset',
+  'x-stream-id',
 ]
 
 /**

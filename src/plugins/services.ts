@@ -14,6 +14,7 @@ import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { InputModeration } from '../services/input-moderation.js'
 import { RagService } from '../services/rag-service.js'
 import type { SharedAnswers } from '../services/shared-answers.js'
+import { Resumption, type ResumptionOptions } from '../streaming/resumption.js'
 import type { StreamSlots } from '../streaming/stream-slots.js'
 import { Streams } from '../streaming/streams.js'
 import type { ServiceMeters } from './metrics/index.js'
@@ -53,6 +54,8 @@ export interface ServiceOptions extends ServiceOverrides {
   streamSlots?: StreamSlots
   /** The response cache and coalescing (plugins/cache); undefined: both off. */
   shared?: SharedAnswers
+  /** The replay log of resumable streams (plugins/resume); undefined: streams are not resumable. */
+  replayLog?: Omit<ResumptionOptions, 'graceMs'>
 }
 
 /** Stands in for a provider whose credentials are missing, so the rest of the server still starts. */
@@ -139,6 +142,9 @@ export async function registerServices(
       totalMs: config.STREAM_TOTAL_TIMEOUT_MS,
     },
     meter: meters?.streams,
+    resumption: overrides.replayLog
+      ? new Resumption({ ...overrides.replayLog, graceMs: config.STREAM_RESUME_GRACE_MS })
+      : undefined,
   })
   const metered = (provider: ChatProvider, name: ModelHost) => meters?.provider(provider, name) ?? provider
   const providers = {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { CallOptions } from '../providers/provider.js'
+import type { OpenOptions } from '../streaming/streams.js'
 
 /** What a service call needs from the request it serves (plugins/request-context.ts sets it up). */
 export function callOptions(request: FastifyRequest): CallOptions {
@@ -19,4 +20,9 @@ export function callOptions(request: FastifyRequest): CallOptions {
 export function streamCallOptions(request: FastifyRequest): CallOptions {
   const streamQuota = request.streamQuota
   return streamQuota ? { ...callOptions(request), streamQuota } : callOptions(request)
+}
+
+/** How a route that answers in SSE opens its stream: resumable, owned by the request's API key. */
+export function resumableStream(request: FastifyRequest): OpenOptions {
+  return { resumable: { owner: request.apiKey?.name } }
 }

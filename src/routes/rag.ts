@@ -6,8 +6,9 @@ import { ragBodySchema, ragQuerySchema, ragResponseSchema, type sourceSchema } f
 import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { allowedModel } from './allowed-models.js'
-import { callOptions, streamCallOptions } from './call-options.js'
+import { callOptions, resumableStream, streamCallOptions } from './call-options.js'
 import { queryOrBody, questionInputs } from './prompt-input.js'
+import { resumePosition, sendResumed } from './resume-input.js'
 
 const ragRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
@@ -23,7 +24,8 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
           'default) are dropped. The model answers from the numbered passages only and cites them as [n]. ' +
           'When nothing relevant is found the answer says so, `model` is null and no model is called. With ' +
           '`"stream": true` the answer is server-sent events as /stream, preceded by one ' +
-          '`data: {"sources":[...]}` frame.',
+          '`data: {"sources":[...]}` frame (id `<stream id>:0`); resumable as /stream, with `Last-Event-ID` ' +
+          'or `?last_event_id=` and the same body.',
         tags: ['rag'],
         querystring: ragQuerySchema,
         body: ragBodySchema,
@@ -44,6 +46,9 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const body = request.body ?? undefined
+      // A streaming request carrying a Last-Event-ID resumes its stream: no retrieval, no generation.
+      const position = body?.stream ? resumePosition(request) : undefined
+      if (position) return sendResumed(request, reply, position)
       const question = queryOrBody('query', request.query.query, body, body?.query)
       const options = {
         topK: body?.top_k ?? app.config.RAG_TOP_K,
@@ -56,9 +61,15 @@ const ragRoutes: FastifyPluginAsyncZod = async (app) => {
         return reply.send({ ...answer, sources: answer.sources.map(toSourceBody) })
       }
 
-      const { sources, stream } = await app.rag.streamAnswer(question, options, streamCallOptions(request))
+      const { sources, stream } = await app.rag.streamAnswer(
+        question,
+        options,
+        streamCallOptions(request),
+        resumableStream(request),
+      )
       const preface = { sources: sources.map(toSourceBody) }
-      return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS, preface }))
+      const streamId = stream.resumable?.id
+      return sendStream(reply, stream, sse({ heartbeatMs: app.config.SSE_HEARTBEAT_MS, preface, streamId }))
     },
   )
 }

@@ -1,11 +1,15 @@
 import { z } from 'zod'
 import { modelSchema } from './chat.js'
+import { lastEventIdField } from './resume.js'
 import { MAX_TEXT_CHARACTERS, nonBlankText } from './text.js'
 
 const promptSchema = nonBlankText(MAX_TEXT_CHARACTERS).describe('The prompt; not empty or only whitespace')
 
 /** The chapter's contract: `prompt` and `model` as query parameters. */
 export const promptQuerySchema = z.object({ prompt: promptSchema.optional(), model: modelSchema.optional() })
+
+/** /stream's query: the prompt's, and the frame id a resuming client had last (README "Resumable streams"). */
+export const streamQuerySchema = promptQuerySchema.extend({ last_event_id: lastEventIdField })
 
 /** The same fields as a JSON body, for clients that prefer one. */
 export const promptBodySchema = z

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { modelSchema } from './chat.js'
 import { metadataSchema } from './documents.js'
+import { lastEventIdField } from './resume.js'
 import { MAX_QUESTION_CHARACTERS, nonBlankText } from './text.js'
 
 const querySchema = nonBlankText(MAX_QUESTION_CHARACTERS).describe(
@@ -8,7 +9,7 @@ const querySchema = nonBlankText(MAX_QUESTION_CHARACTERS).describe(
 )
 
 /** The chapter's contract: `query` as a query parameter. */
-export const ragQuerySchema = z.object({ query: querySchema.optional() })
+export const ragQuerySchema = z.object({ query: querySchema.optional(), last_event_id: lastEventIdField })
 
 /** The retrieval options /rag and /search share: same names, same limits. */
 const retrievalFields = {

@@ -11,7 +11,7 @@ import {
 import type { RetryPolicy } from '../providers/retry.js'
 import type { ContentPolicy, ModerationMeter } from '../streaming/content-policy.js'
 import type { StreamSession } from '../streaming/stream-session.js'
-import type { Streams } from '../streaming/streams.js'
+import type { OpenOptions, Streams } from '../streaming/streams.js'
 import type { StoredAnswer } from './answer-store.js'
 import type { SharedAnswers } from './shared-answers.js'
 
@@ -74,15 +74,24 @@ export class ChatService {
    * With the response cache on, an answer it holds is served as the same frames, and no upstream is called;
    * else the streamed answer is stored once whole (unless the request said no-store).
    */
-  stream(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<StreamSession> {
+  stream(
+    host: ModelHost,
+    request: GenerateRequest,
+    call: CallOptions,
+    options?: OpenOptions,
+  ): Promise<StreamSession> {
     const shared = this.#options.shared
-    if (shared) return this.#streamCached(shared, host, request, call)
-    return this.#options.streams.fromProvider(this.#options.providers[host], request, call)
+    if (shared) return this.#streamCached(shared, host, request, call, options)
+    return this.#options.streams.fromProvider(this.#options.providers[host], request, call, options)
   }
 
   /** A stream of parts known in advance: no model is called (e.g. no grounded answer exists). */
-  streamFixed(parts: [StreamPart, ...StreamPart[]], call: CallOptions): Promise<StreamSession> {
-    return this.#options.streams.fixed(parts, call)
+  streamFixed(
+    parts: [StreamPart, ...StreamPart[]],
+    call: CallOptions,
+    options?: OpenOptions,
+  ): Promise<StreamSession> {
+    return this.#options.streams.fixed(parts, call, options)
   }
 
   /** The answer, checked whole by the output policy when one is configured (cached answers too). */
@@ -91,11 +100,17 @@ export class ChatService {
     return output ? answer.then((result) => withheldWhenRefused(result, output)) : answer
   }
 
-  async #streamCached(shared: SharedAnswers, host: ModelHost, request: GenerateRequest, call: CallOptions) {
+  async #streamCached(
+    shared: SharedAnswers,
+    host: ModelHost,
+    request: GenerateRequest,
+    call: CallOptions,
+    options: OpenOptions | undefined,
+  ) {
     const { answer, record } = await shared.forStream({ host, request, scope: call.cacheScope }, call)
-    if (answer) return this.#options.streams.fixed(partsOf(host, request, answer), call)
+    if (answer) return this.#options.streams.fixed(partsOf(host, request, answer), call, options)
     const recorded = record ? { ...call, onAnswer: record } : call
-    return this.#options.streams.fromProvider(this.#options.providers[host], request, recorded)
+    return this.#options.streams.fromProvider(this.#options.providers[host], request, recorded, options)
   }
 
   async #generate(host: ModelHost, request: GenerateRequest, call: CallOptions): Promise<GenerateResult> {

@@ -3,6 +3,7 @@ import type { Documents, PreparedAnswer } from '../rag/documents.js'
 import type { Source } from '../rag/prompt.js'
 import type { RetrieveOptions } from '../rag/retrieve.js'
 import type { StreamSession } from '../streaming/stream-session.js'
+import type { OpenOptions } from '../streaming/streams.js'
 import type { ChatService } from './chat-service.js'
 
 /** What /rag answers when retrieval finds nothing: no model is asked to answer from no context. */
@@ -49,12 +50,18 @@ export class RagService {
     question: string,
     options: AnswerOptions,
     call: CallOptions,
+    open?: OpenOptions,
   ): Promise<{ sources: Source[]; stream: StreamSession }> {
     const { sources, messages } = await this.#documents.prepare(question, options, call)
     const stream =
       messages.length === 0
-        ? await this.#chat.streamFixed([{ type: 'end', finishReason: 'no_context' }], call)
-        : await this.#chat.stream('openai', { messages, model: options.model }, withPassages(call, sources))
+        ? await this.#chat.streamFixed([{ type: 'end', finishReason: 'no_context' }], call, open)
+        : await this.#chat.stream(
+            'openai',
+            { messages, model: options.model },
+            withPassages(call, sources),
+            open,
+          )
     return { sources, stream }
   }
 }

@@ -10,10 +10,28 @@ export class StreamRegistry {
     return this.#open.size
   }
 
+  #onIdle: (() => void) | undefined
+  #idle: Promise<void> | undefined
+
   /** Keeps `session` until it is over and its response has closed. */
   track(session: StreamSession): void {
     this.#open.add(session)
-    void session.closed.then(() => this.#open.delete(session))
+    void session.closed.then(() => {
+      this.#open.delete(session)
+      if (this.#open.size > 0) return
+      this.#onIdle?.()
+      this.#onIdle = undefined
+      this.#idle = undefined
+    })
+  }
+
+  /** Resolves once no stream is open (a resumable stream may outlive every request: shutdown waits for it). */
+  idle(): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve()
+    this.#idle ??= new Promise<void>((resolve) => {
+      this.#onIdle = resolve
+    })
+    return this.#idle
   }
 
   /**

@@ -2,6 +2,7 @@ import { Cancellation, type CancelSignal } from '../cancellation.js'
 import { AppError, InternalServerError, UpstreamUnavailableError } from '../errors.js'
 import type { StreamPart } from '../providers/provider.js'
 import { type EventSink, Pipeline, type Stage } from './pipeline.js'
+import type { ResumableStream } from './resumable-stream.js'
 import type { SourceOpener, StartedSource } from './source.js'
 
 export interface StreamSessionOptions {
@@ -11,6 +12,8 @@ export interface StreamSessionOptions {
   stages: Stage[]
   /** Cancelled when the client goes away: the stream ends and its upstream is aborted. */
   clientSignal: CancelSignal
+  /** Set when the stream is resumable: its id, its log, and the policy that ends it instead. */
+  resumable?: ResumableStream
 }
 
 /**
@@ -32,6 +35,16 @@ export class StreamSession {
     this.#pipeline = new Pipeline(options.stages, (error) => this.#cancellation.cancel(error))
     this.#stopFollowingClient = options.clientSignal.onCancel((reason) => this.cancel(reason))
     void this.#pipeline.done.then(this.#stopFollowingClient)
+  }
+
+  /** The stream's resumption, when it is resumable (README "Resumable streams"). */
+  get resumable(): ResumableStream | undefined {
+    return this.#options.resumable
+  }
+
+  /** Whether the stream is over (nothing more reaches its sink). */
+  get ended(): boolean {
+    return this.#pipeline.ended
   }
 
   /** Resolves once the stream is over and its sink has released the response. */

@@ -6,8 +6,11 @@ export interface WireFormat {
   headers: Record<string, string>
   /** Written before the first event (e.g. /rag's sources frame). */
   preface?: string
-  /** The frame for an event; undefined when the event has none in this format. */
-  encode(event: RelayEvent): string | undefined
+  /**
+   * The frame for an event; undefined when the event has none in this format. `seq` is the event's place
+   * in a resumable stream's replay log (its frame's id); without it the format numbers frames itself.
+   */
+  encode(event: RelayEvent, seq?: number): string | undefined
   /** A frame written after `intervalMs` without any other, so proxies and clients do not time out. */
   heartbeat?: { frame: string; intervalMs: number }
 }

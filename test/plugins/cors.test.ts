@@ -15,7 +15,7 @@ afterAll(() => ollama.close())
 const APP = 'https://app.example'
 const OTHER = 'https://other.example'
 const EXPOSED =
-  'x-request-id, server-timing, x-cache, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset'
+  'x-request-id, server-timing, x-cache, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, x-stream-id'
 const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })
 
 const environment = (extra: Record<string, string> = {}) =>

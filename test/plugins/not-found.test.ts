@@ -48,6 +48,7 @@ describe('a known path asked with another method', () => {
       '/safe',
       '/search',
       '/stream',
+      '/stream/sourdough',
     ])
   })
 

@@ -148,9 +148,9 @@ describe('GET /metrics: requests', () => {
 })
 
 /** An app listening on loopback, its fake OpenAI answering `reply`; closed after the test. */
-async function serveAnswering(reply: UpstreamReply) {
+async function serveAnswering(reply: UpstreamReply, environment: Record<string, string> = {}) {
   fake.upstream.reset(reply)
-  return serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url }))
+  return serveTestApp(testConfig({ OPENAI_BASE_URL: fake.upstream.url, ...environment }))
 }
 
 /** The metrics once every stream of `app` is over. */
@@ -175,8 +175,10 @@ describe('GET /metrics: streams over real sockets', () => {
     expect(sumOf(samples, 'http_requests_total', { route: '/stream', status_code: '200' })).toBe(1)
   })
 
-  it('a stream the client leaves: active while open, then counted as aborted, not as failed', async () => {
-    const { app, base } = await serveAnswering(longSseReply(2_000, 'word ', { delayMs: 20 }))
+  it('a stream the client leaves and nobody resumes: active while open, then counted as aborted, not as failed', async () => {
+    // No grace: the stream is cancelled for its client's leaving as soon as it leaves.
+    const reply = longSseReply(2_000, 'word ', { delayMs: 20 })
+    const { app, base } = await serveAnswering(reply, { STREAM_RESUME_GRACE_MS: '0' })
     const controller = new AbortController()
     const response = await fetch(`${base}/stream?prompt=hi`, { signal: controller.signal })
     await (response.body as ReadableStream<Uint8Array>).getReader().read()
@@ -187,6 +189,17 @@ describe('GET /metrics: streams over real sockets', () => {
     expect(sumOf(samples, 'genai_streams_aborted_total')).toBe(1)
     expect(sumOf(samples, 'genai_streams_failed_total')).toBe(0)
     expect(sumOf(samples, 'genai_upstream_errors_total')).toBe(0)
+  })
+
+  it('events the replay log evicts for its bounds are counted', async () => {
+    // 1 KiB per stream holds 15 events: a 1-character delta counts 66 bytes, the end 64.
+    const { app, base } = await serveAnswering(longSseReply(40, 'x'), {
+      STREAM_RESUME_MAX_BYTES_PER_STREAM: '1024',
+    })
+    await readSse(await fetch(`${base}/stream?prompt=hi`))
+    const samples = await afterStreams(app)
+    // start + 40 deltas + end = 42 events; the last 15 fit in 1,024 bytes (14 x 66 + 64 = 988).
+    expect(sumOf(samples, 'genai_stream_replay_evictions_total')).toBe(27)
   })
 
   it('a stream that fails after it began: counted as failed by its error code', async () => {

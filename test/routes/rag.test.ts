@@ -190,8 +190,11 @@ describe('POST /rag', () => {
       body: JSON.stringify({ query: 'How does sourdough rise?', stream: true }),
     })
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    const streamId = response.headers.get('x-stream-id')
     const stream = await readSse(response)
-    expect(stream.frames[0]?.id).toBe('1')
+    // The sources are the resumable stream's preface: its place is 0, the stream_id frame's is 1.
+    expect(stream.frames.slice(0, 2).map((frame) => frame.id)).toEqual([`${streamId}:0`, `${streamId}:1`])
+    expect(stream.frames[1]?.data).toEqual({ stream_id: streamId })
     const sources = (stream.frames[0]?.data.sources ?? []) as { document_id: string }[]
     expect(sources[0]?.document_id).toBe('bread')
     expect(Object.keys(sources[0] ?? {})).toEqual([
@@ -205,6 +208,26 @@ describe('POST /rag', () => {
     ])
     expect(stream.text).toBe('Hi there! How can I help you today?')
     expect(stream.last).toEqual({ done: true })
+  })
+
+  it('a streamed answer resumes: the same body with Last-Event-ID gets the rest, GET /stream/{id} the sources first', async () => {
+    rag.upstream.reset(openAIWithEmbeddings(() => sseReply()))
+    const base = await listen(harness.app)
+    const ask = (headers: Record<string, string> = {}) =>
+      fetch(`${base}/rag`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: 'How does sourdough rise?', stream: true }),
+      })
+    const whole = await readSse(await ask())
+    const asked = rag.upstream.received.length
+    const afterFour = await readSse(await ask({ 'last-event-id': whole.frames[4]?.id as string }))
+    expect(afterFour.frames).toEqual(whole.frames.slice(5))
+    const streamId = String(whole.frames[0]?.id).split(':')[0]
+    const replayed = await readSse(await fetch(`${base}/stream/${streamId}`))
+    expect(replayed.frames).toEqual(whole.frames)
+    // No retrieval, no generation for either.
+    expect(rag.upstream.received.length).toBe(asked)
   })
 
   it('streams an empty source list and done when nothing is relevant', async () => {

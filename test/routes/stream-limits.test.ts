@@ -15,6 +15,9 @@ async function serve(streams: number, environment: Record<string, string> = {}, 
   const config = testConfig({
     OPENAI_BASE_URL: context.upstream.url,
     STREAMS_PER_CLIENT: String(streams),
+    // A stream holds its slot until its generation ends: with no resumption grace, as soon as its client
+    // leaves (the slot's release after a grace is tested below).
+    STREAM_RESUME_GRACE_MS: '0',
     ...environment,
   })
   const harness = await serveTestApp(config, { setUp: keys, store: emptyDocumentStore() })
@@ -108,6 +111,23 @@ describe('a stream gives its slot back however it ends', () => {
     const stream = await openStream(base)
     expect(slots.openFor(LOCAL_CLIENT)).toBe(1)
     stream.hangUp()
+    await waitFor(() => slots.openFor(LOCAL_CLIENT) === 0)
+  })
+
+  it('not while its client is away within the resumption grace, until DELETE ends the stream', async () => {
+    context.upstream.reset(heldStream())
+    const { app, base, slots } = await serve(1, { STREAM_RESUME_GRACE_MS: '60000' })
+    const stream = await openStream(base)
+    const streamId = stream.response.headers.get('x-stream-id') as string
+    stream.hangUp()
+    const connections = () =>
+      new Promise<number>((resolve) => app.server.getConnections((_error, count) => resolve(count)))
+    await waitFor(async () => (await connections()) === 0)
+    // The server has seen its client go; the generation goes on for the grace, its slot with it.
+    expect(app.streams.size).toBe(1)
+    expect(slots.openFor(LOCAL_CLIENT)).toBe(1)
+    const deleted = await app.inject({ method: 'DELETE', url: `/stream/${streamId}` })
+    expect(deleted.statusCode).toBe(204)
     await waitFor(() => slots.openFor(LOCAL_CLIENT) === 0)
   })
 

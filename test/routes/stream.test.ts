@@ -32,17 +32,22 @@ const postStream = (body: object = { prompt: 'Say hi' }, headers: Record<string,
   })
 
 describe('POST /stream', () => {
-  it("streams the chapter's frames: content deltas, then done, every frame with an increasing id", async () => {
+  it("streams the chapter's frames after the stream's id: content deltas, then done, ids <stream>:<seq>", async () => {
     const response = await postStream({ prompt: 'Say hi', model: 'gpt-4.1-mini' })
     expect(response.status).toBe(200)
+    const streamId = response.headers.get('x-stream-id')
+    expect(streamId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
     const stream = await readSse(response)
     expect(stream.text).toBe(FULL_TEXT)
-    expect(stream.frames).toHaveLength(11)
-    expect(stream.frames.slice(0, -1).every((frame) => Object.keys(frame.data).join() === 'content')).toBe(
+    expect(stream.frames).toHaveLength(12)
+    expect(stream.frames[0]?.data).toEqual({ stream_id: streamId })
+    expect(stream.frames.slice(1, -1).every((frame) => Object.keys(frame.data).join() === 'content')).toBe(
       true,
     )
     expect(stream.last).toEqual({ done: true })
-    expect(stream.frames.map((frame) => frame.id)).toEqual(stream.frames.map((_, index) => String(index + 1)))
+    expect(stream.frames.map((frame) => frame.id)).toEqual(
+      stream.frames.map((_, index) => `${streamId}:${index + 1}`),
+    )
     expect(upstream.received[0]?.json).toMatchObject({ model: 'gpt-4.1-mini', stream: true, store: false })
   })
 
@@ -251,7 +256,8 @@ describe('GET /stream', () => {
       source.onerror = () => reject(new Error('EventSource error'))
     })
     expect(received.map((message) => message.data.content ?? '').join('')).toBe(FULL_TEXT)
-    expect(received.at(-1)).toEqual({ id: '11', data: { done: true } })
+    const streamId = received[0]?.data.stream_id
+    expect(received.at(-1)).toEqual({ id: `${streamId}:12`, data: { done: true } })
     expect(upstream.received[0]?.json).toMatchObject({
       model: 'gpt-4.1-mini',
       input: [{ role: 'user', content: 'Say hi' }],

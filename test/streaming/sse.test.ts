@@ -78,6 +78,17 @@ describe('sse', () => {
     })
   })
 
+  it('with a stream id, ids are `<stream id>:<seq>` from the log, the start names the stream and the preface is 0', () => {
+    const format = sse({ heartbeatMs: 15_000, streamId: 'abc', preface: { sources: [] } })
+    expect(format.preface).toBe('id: abc:0\ndata: {"sources":[]}\n\n')
+    expect(format.encode(part(start()), 1)).toBe('id: abc:1\ndata: {"stream_id":"abc"}\n\n')
+    expect(format.encode(part(delta('Hi')), 7)).toBe('id: abc:7\ndata: {"content":"Hi"}\n\n')
+    const error = new UpstreamTimeoutError()
+    expect(format.encode({ type: 'failure', error }, 8)).toBe(
+      'id: abc:8\ndata: {"error":"stream_error","detail":"The AI provider did not answer in time"}\n\n',
+    )
+  })
+
   it('numbers each stream’s frames on its own', () => {
     const first = sse({ heartbeatMs: 15_000 })
     first.encode(part(delta('a')))

@@ -46,6 +46,24 @@ describe('StreamRegistry', () => {
     expect(registry.size).toBe(1)
   })
 
+  it('idle() resolves once the last open session has closed, and at once with none open', async () => {
+    const registry = new StreamRegistry()
+    await registry.idle()
+    const { session } = await openQuietSession()
+    registry.track(session)
+    let idle = false
+    const waiting = registry.idle().then(() => {
+      idle = true
+    })
+    await settle()
+    expect(idle).toBe(false)
+    const running = session.run(new RecordingSink())
+    session.cancel(new ServerShuttingDownError())
+    await running
+    await waiting
+    expect(registry.size).toBe(0)
+  })
+
   it('shutdown cancels every open session with ServerShuttingDownError and resolves once they have closed', async () => {
     const registry = new StreamRegistry()
     const streams = await Promise.all([openQuietSession(), openQuietSession()])

@@ -78,6 +78,11 @@ export function defineMetrics(registry: Registry) {
       labelNames: ['code'] as const,
       registers,
     }),
+    replayEvictions: new PlainCounter({
+      name: 'genai_stream_replay_evictions_total',
+      help: 'Events of resumable streams dropped from the replay log before their retention was over (its bounds)',
+      registers,
+    }),
     rateLimitRejections: new PlainCounter({
       name: 'genai_rate_limit_rejections_total',
       help: 'Requests this server refused with 429 under its own rate limits (not upstream 429s)',

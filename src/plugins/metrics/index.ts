@@ -46,6 +46,8 @@ export interface ServiceMeters {
   documents: DocumentsMeter
   /** Counts the content policy's refusals. */
   moderation: ModerationMeter
+  /** Counts events the replay log of resumable streams evicted. */
+  replayEvictions: (events: number) => void
 }
 
 const DISABLED: Metrics = {
@@ -86,6 +88,7 @@ export function registerMetrics(app: FastifyInstance, config: Config): ServiceMe
     miss: metrics.cacheRequests.labels('miss'),
     bypass: metrics.cacheRequests.labels('bypass'),
   }
+  metrics.replayEvictions.inc(0)
   registerHttpMetrics(app, metrics)
   const both = [processRegistry, registry]
   app.decorate('metrics', {
@@ -101,5 +104,6 @@ export function registerMetrics(app: FastifyInstance, config: Config): ServiceMe
     streams: streamMeter(metrics),
     documents: documentsMeter(metrics),
     moderation: moderationMeter(metrics),
+    replayEvictions: (events) => metrics.replayEvictions.inc(events),
   }
 }
