@@ -136,8 +136,14 @@ describe('a cached answer served to a stream', () => {
     })
     expect(response.headers.get('x-cache')).toBe('hit')
     const stream = await readSse(response)
-    expect(stream.frames.map((frame) => frame.data)).toEqual([{ content: ANSWER }, { done: true }])
-    expect(stream.frames.map((frame) => frame.id)).toEqual(['1', '2'])
+    // A resumable stream like any other: its id first, then the answer's frames, numbered in it.
+    const streamId = response.headers.get('x-stream-id')
+    expect(stream.frames.map((frame) => frame.data)).toEqual([
+      { stream_id: streamId },
+      { content: ANSWER },
+      { done: true },
+    ])
+    expect(stream.frames.map((frame) => frame.id)).toEqual([1, 2, 3].map((seq) => `${streamId}:${seq}`))
     expect(context.upstream.received).toHaveLength(1)
   })
 
