@@ -77,8 +77,13 @@ describe('the output policy on streams', () => {
   it('relays an SSE stream that only resembles a rule byte for byte as without a policy', async () => {
     const resembling = ['Project Night', 'gale and the ', 'nightingales of projects', ' are fine.']
     suite.openai.enqueue(textDeltasReply(resembling), textDeltasReply(resembling))
-    const withPolicy = await (await post(moderated.base, '/stream')).text()
-    const without = await (await post(plain.base, '/stream')).text()
+    // Each stream has its own random id (resumable streams): compared with it written as <id>.
+    const relayed = async (base: string) => {
+      const response = await post(base, '/stream')
+      return (await response.text()).replaceAll(response.headers.get('x-stream-id') ?? '<none>', '<id>')
+    }
+    const withPolicy = await relayed(moderated.base)
+    const without = await relayed(plain.base)
     expect(withPolicy).toBe(without)
     expect(withPolicy).toContain('data: {"done":true}')
   })
@@ -91,8 +96,10 @@ describe('the output policy on streams', () => {
   it('releases the held tail of a clean stream before its done frame', async () => {
     const deltas = ['Here it is: ', 'a short ending']
     suite.openai.enqueue(textDeltasReply(deltas))
-    const stream = await readSse(await post(moderated.base, '/stream'))
+    const response = await post(moderated.base, '/stream')
+    const stream = await readSse(response)
     expect(stream.frames.map((frame) => frame.data)).toEqual([
+      { stream_id: response.headers.get('x-stream-id') },
       { content: 'Here it is: ' },
       { content: 'a short ending' },
       { done: true },

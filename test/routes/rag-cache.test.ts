@@ -54,6 +54,7 @@ describe('POST /rag with the response cache on', () => {
     const stream = await readSse(response)
     expect(stream.frames.map((frame) => frame.data)).toEqual([
       { sources: answered.sources },
+      { stream_id: response.headers.get('x-stream-id') },
       { content: answered.text },
       { done: true },
     ])
