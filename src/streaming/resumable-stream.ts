@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { Cancellation, type CancelSignal } from '../cancellation.js'
 import { type AppError, ClientClosedRequestError } from '../errors.js'
 import type { EventSink, RelayEvent } from './pipeline.js'
@@ -34,8 +34,12 @@ export interface FollowerPacing {
  * (DELETE, shutdown).
  */
 export class ResumableStream implements EventSink {
-  /** Unguessable: knowing it is what lets a client follow (with its API key, when keys are on). */
-  readonly id = randomUUID()
+  /**
+   * Unguessable: knowing it is what lets a client follow (with its API key, when keys are on). 128 random
+   * bits as 22 base64url characters rather than a 36-character UUID: the id is in every frame, and the
+   * UUID's 14 more characters were ~300 bytes more per 20-delta stream written and kept in the log.
+   */
+  readonly id = randomBytes(16).toString('base64url')
   /** Cancels the stream's session. */
   readonly control: Cancellation
   readonly #options: ResumableStreamOptions

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey, hashKey } from '../../src/plugins/key-ring.js'
 import { bearer } from '../access-keys.js'
@@ -8,6 +8,9 @@ import { serveTestApp, testConfig } from '../helpers.js'
 import { resumingClient, stopped } from '../resume-client.js'
 import { readSse } from '../sse-client.js'
 import { waitFor } from '../wait-for.js'
+
+/** A well-formed stream id no stream has (ids are 128 random bits in base64url). */
+const unknownStreamId = () => randomBytes(16).toString('base64url')
 
 const FULL_TEXT = 'Hi there! How can I help you today?'
 
@@ -124,8 +127,8 @@ describe('following a stream', () => {
     const { base } = await serve()
     upstream.reset(sseReply())
     for (const response of [
-      await fetch(`${base}/stream?prompt=hi`, { headers: { 'last-event-id': `${randomUUID()}:3` } }),
-      await fetch(`${base}/stream/${randomUUID()}`),
+      await fetch(`${base}/stream?prompt=hi`, { headers: { 'last-event-id': `${unknownStreamId()}:3` } }),
+      await fetch(`${base}/stream/${unknownStreamId()}`),
     ]) {
       expect(response.status).toBe(410)
       expect(await response.json()).toEqual({
@@ -166,8 +169,8 @@ describe('following a stream', () => {
     const { detail } = (await query.json()) as { detail: { loc: string[] }[] }
     expect(detail[0]?.loc).toEqual(['query', 'last_event_id'])
     expect((await fetch(`${base}/stream/not-a-uuid`)).status).toBe(422)
-    const elsewhere = await fetch(`${base}/stream/${randomUUID()}`, {
-      headers: { 'last-event-id': `${randomUUID()}:2` },
+    const elsewhere = await fetch(`${base}/stream/${unknownStreamId()}`, {
+      headers: { 'last-event-id': `${unknownStreamId()}:2` },
     })
     expect(elsewhere.status).toBe(422)
     expect(await elsewhere.json()).toEqual({
@@ -196,7 +199,7 @@ describe('DELETE /stream/{id}', () => {
 
   it('an unknown stream is a 410', async () => {
     const { base } = await serve()
-    const response = await fetch(`${base}/stream/${randomUUID()}`, { method: 'DELETE' })
+    const response = await fetch(`${base}/stream/${unknownStreamId()}`, { method: 'DELETE' })
     expect(response.status).toBe(410)
     expect(await response.json()).toEqual({
       detail: 'Unknown or expired stream: it cannot be resumed; start a new one',
@@ -240,13 +243,13 @@ describe('STREAM_RESUME=false', () => {
     const { base } = await serve({ STREAM_RESUME: 'false' })
     upstream.reset(sseReply())
     const response = await fetch(`${base}/stream?prompt=hi`, {
-      headers: { 'last-event-id': `${randomUUID()}:3` },
+      headers: { 'last-event-id': `${unknownStreamId()}:3` },
     })
     expect(response.headers.get('x-stream-id')).toBeNull()
     const stream = await readSse(response)
     expect(stream.comments).toEqual(['stream open'])
     expect(stream.frames.map((frame) => frame.id)).toEqual(stream.frames.map((_, index) => String(index + 1)))
     expect(stream.text).toBe(FULL_TEXT)
-    expect((await fetch(`${base}/stream/${randomUUID()}`)).status).toBe(404)
+    expect((await fetch(`${base}/stream/${unknownStreamId()}`)).status).toBe(404)
   })
 })

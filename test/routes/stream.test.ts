@@ -36,7 +36,7 @@ describe('POST /stream', () => {
     const response = await postStream({ prompt: 'Say hi', model: 'gpt-4.1-mini' })
     expect(response.status).toBe(200)
     const streamId = response.headers.get('x-stream-id')
-    expect(streamId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    expect(streamId).toMatch(/^[A-Za-z0-9_-]{22}$/)
     const stream = await readSse(response)
     expect(stream.text).toBe(FULL_TEXT)
     expect(stream.frames).toHaveLength(12)

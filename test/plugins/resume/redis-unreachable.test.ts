@@ -1,9 +1,12 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { longSseReply, startFakeOpenAI } from '../../fakes/openai.js'
 import type { FakeUpstream } from '../../fakes/upstream.js'
 import { serveTestApp, testConfig } from '../../helpers.js'
 import { readSse } from '../../sse-client.js'
+
+/** A well-formed stream id no stream has (ids are 128 random bits in base64url). */
+const unknownStreamId = () => randomBytes(16).toString('base64url')
 
 let upstream: FakeUpstream
 beforeAll(async () => {
@@ -41,8 +44,8 @@ it('Redis down: a stream this instance does not hold is a 503 {"detail"}, not a 
   upstream.reset(longSseReply(10, 'word '))
   const { base } = await serveWithoutRedis()
   for (const response of [
-    await fetch(`${base}/stream/${randomUUID()}`),
-    await fetch(`${base}/stream/${randomUUID()}`, { method: 'DELETE' }),
+    await fetch(`${base}/stream/${unknownStreamId()}`),
+    await fetch(`${base}/stream/${unknownStreamId()}`, { method: 'DELETE' }),
   ]) {
     expect(response.status).toBe(503)
     expect(await response.json()).toEqual({
