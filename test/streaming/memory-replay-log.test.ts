@@ -102,6 +102,36 @@ describe('MemoryReplayLog', () => {
     expect(log.bytes).toBe(0)
   })
 
+  it('gives a follower of an ended stream every event as it was appended, the deltas rebuilt from their packed text', () => {
+    const { log } = memoryLog()
+    log.create('s', undefined, undefined)
+    const events = [part(start()), part(delta('Hel')), part(delta('lo, ')), part(delta('wörld')), part(end())]
+    for (const event of events) log.append('s', event)
+    const follower = recorder()
+    log.follow('s', 0, follower.reader)
+    expect(follower.seen).toEqual(events.map((event, index) => [index + 1, event]))
+    const late = recorder()
+    log.follow('s', 2, late.reader)
+    expect(late.seen).toEqual([
+      [3, part(delta('lo, '))],
+      [4, part(delta('wörld'))],
+      [5, part(end())],
+    ])
+  })
+
+  it('forgets ended streams in the order they ended, each after its own retention time', async () => {
+    const { log } = memoryLog({ retentionMs: 40 })
+    for (const id of ['a', 'b']) log.create(id, undefined, undefined)
+    log.append('a', part(end()))
+    await waitFor(async () => (await log.lookup('a')) === undefined)
+    // 'b' was still running when 'a' expired: it is held for its whole retention time from its own end.
+    expect(await log.lookup('b')).toBeDefined()
+    log.append('b', part(end()))
+    expect((await log.lookup('b'))?.endSeq).toBe(1)
+    await waitFor(async () => (await log.lookup('b')) === undefined)
+    expect(log.bytes).toBe(0)
+  })
+
   it('1,000 concurrent streams never hold more than the total bound: ended streams go first, then the oldest events', async () => {
     const maxBytes = 256 * 1024
     const { log, evicted } = memoryLog({ maxBytes, maxBytesPerStream: 16 * 1024 })
