@@ -122,6 +122,8 @@ export async function measureIngest(
     },
   })
   await ingestor.close()
+  // As the CLI does before it returns.
+  await store.indexForSearch()
   // Searchable: a keyword search finds the marker of the last file written.
   const hits = await store.searchKeyword(markers.get(resolve(last)) ?? 'missing', { topK: 5 })
   const elapsed = performance.now() - started

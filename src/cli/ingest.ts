@@ -115,6 +115,9 @@ async function intoStore(config: Config): Promise<{ run: IngestFilesReport; line
     await app.documents.ready()
     // The next batch is chunked while the store writes this one.
     const report = await run(store, (documents) => app.documents.chunkAhead(documents))
+    // Indexed before the CLI returns, not by the first search after it: that search (a server's) would
+    // otherwise wait for the full-text index of everything this run wrote.
+    await app.documents.indexForSearch()
     const model = config.embedding
       ? ` with ${config.embedding.provider}:${config.embedding.model}`
       : ' (no embedding model: keyword search only)'

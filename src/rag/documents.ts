@@ -79,6 +79,12 @@ export class Documents {
     )
   }
 
+  /** After a bulk load: resolves once the store has indexed what was written for keyword search. */
+  async indexForSearch(): Promise<void> {
+    await this.ready()
+    await this.#options.store.indexForSearch()
+  }
+
   list(offset: number, limit: number): Promise<Page<StoredDocument>> {
     return this.#measured('list', async () => {
       await this.ready()

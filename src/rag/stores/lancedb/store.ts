@@ -245,6 +245,11 @@ export class LanceStore implements DocumentStore {
     await this.#opened().documents.countRows()
   }
 
+  /** Builds the full-text index, or rebuilds it when it covers fewer rows than it leaves out (FullTextIndex). */
+  async indexForSearch(): Promise<void> {
+    await this.#fullText.ensure()
+  }
+
   /** Compacts, builds the vector index once there are enough rows, and indexes the unindexed tail. */
   async optimize(): Promise<void> {
     return this.#maintenance.run()
