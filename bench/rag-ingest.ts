@@ -114,6 +114,8 @@ export async function measureIngest(
   const cpu = process.cpuUsage()
   const { failures } = await ingestFiles([corpus], (inputs) => ingestor.ingestMany(inputs, call), {
     ...(process.env.RAG_INGEST_BATCH ? { batchSize: Number(process.env.RAG_INGEST_BATCH) } : {}),
+    // As the CLI with its default RAG_INGEST_MERGE_DOCUMENTS.
+    mergeUpTo: Number(process.env.RAG_INGEST_MERGE_DOCUMENTS ?? 256),
     // As the CLI: the next batch is chunked while the store writes this one.
     prepare: (inputs) => ingestor.chunkAhead(inputs),
     onResult: (result, path) => {

@@ -55,7 +55,7 @@ const { paths, url, key } = commandLine()
 /** ingestFiles with a progress bar on a terminal, else a line per file stored. */
 async function run(
   store: StoreBatch,
-  prepare?: (documents: DocumentInput[]) => Promise<void>,
+  inProcess?: { prepare: (documents: DocumentInput[]) => Promise<void>; mergeUpTo: number },
 ): Promise<IngestFilesReport> {
   const interactive = process.stderr.isTTY
   const bar = new SingleBar({
@@ -74,7 +74,7 @@ async function run(
         console.error(`${result.status.padEnd(9)} ${path} (${result.chunks} chunks${shown})`)
       },
       stopsRun: (error) => error instanceof StopIngestion,
-      ...(prepare ? { prepare } : {}),
+      ...inProcess,
     })
   } finally {
     if (interactive) bar.stop()
@@ -113,8 +113,11 @@ async function intoStore(config: Config): Promise<{ run: IngestFilesReport; line
   const store: StoreBatch = (documents) => app.documents.ingest(documents, call)
   try {
     await app.documents.ready()
-    // The next batch is chunked while the store writes this one.
-    const report = await run(store, (documents) => app.documents.chunkAhead(documents))
+    // The next batches are chunked while the store writes, and written together when it falls behind.
+    const report = await run(store, {
+      prepare: (documents) => app.documents.chunkAhead(documents),
+      mergeUpTo: config.RAG_INGEST_MERGE_DOCUMENTS,
+    })
     // Indexed before the CLI returns, not by the first search after it: that search (a server's) would
     // otherwise wait for the full-text index of everything this run wrote.
     await app.documents.indexForSearch()
