@@ -8,7 +8,8 @@
  * keyword search finds the last document written.
  *
  * `npm run bench:rag-ingest` alone, or as part of `npm run bench:rag`. RAG_INGEST_COPIES sets the copies
- * (default 12: ~10k chunks); RAG_INGEST_STORES=lancedb,postgres the stores.
+ * (default 12: ~10k chunks); RAG_INGEST_STORES the configurations (default lancedb,lancedb-keyword,postgres;
+ * also postgres-keyword): 1536-d vectors, or keyword-only as with EMBEDDING_PROVIDER=none.
  */
 import { appendFile, cp, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -23,6 +24,8 @@ import type { DocumentStore } from '../src/rag/types.js'
 
 const DIMENSIONS = 1536
 const SPACE = { model: 'bench:hash-vectors', dimensions: DIMENSIONS }
+/** The server's default, EMBEDDING_PROVIDER=none: no embedder, keyword search only, no vector column. */
+const KEYWORD_ONLY = { model: 'none', dimensions: 0 }
 const CHUNKING = { maxTokens: 400, overlapTokens: 60 }
 const DOCS = new URL('../node_modules/fastify/docs', import.meta.url).pathname
 
@@ -98,10 +101,12 @@ export async function measureIngest(
   name: string,
   store: DocumentStore,
   { corpus, markers }: Corpus,
+  { vectors = true }: { vectors?: boolean } = {},
 ): Promise<IngestFigures> {
   const embedder = new TimedEmbedder()
-  await store.open(SPACE)
-  const ingestor = new Ingestor(store, new EmbeddingCache(embedder, { store, capacity: 5_000 }), CHUNKING)
+  await store.open(vectors ? SPACE : KEYWORD_ONLY)
+  const embeddings = vectors ? new EmbeddingCache(embedder, { store, capacity: 5_000 }) : undefined
+  const ingestor = new Ingestor(store, embeddings, CHUNKING)
   const call = { signal: new Cancellation().signal, requestId: 'bench-ingest' }
   let chunks = 0
   let last = ''
@@ -109,6 +114,8 @@ export async function measureIngest(
   const cpu = process.cpuUsage()
   const { failures } = await ingestFiles([corpus], (inputs) => ingestor.ingestMany(inputs, call), {
     ...(process.env.RAG_INGEST_BATCH ? { batchSize: Number(process.env.RAG_INGEST_BATCH) } : {}),
+    // As the CLI with its default RAG_INGEST_MERGE_DOCUMENTS.
+    mergeUpTo: Number(process.env.RAG_INGEST_MERGE_DOCUMENTS ?? 256),
     // As the CLI: the next batch is chunked while the store writes this one.
     prepare: (inputs) => ingestor.chunkAhead(inputs),
     onResult: (result, path) => {
@@ -117,6 +124,8 @@ export async function measureIngest(
     },
   })
   await ingestor.close()
+  // As the CLI does before it returns.
+  await store.indexForSearch()
   // Searchable: a keyword search finds the marker of the last file written.
   const hits = await store.searchKeyword(markers.get(resolve(last)) ?? 'missing', { topK: 5 })
   const elapsed = performance.now() - started
@@ -166,24 +175,36 @@ export async function postgresStore(): Promise<{ store: DocumentStore; stop: () 
   }
 }
 
-/** Both stores, one after the other, on one corpus. */
+/**
+ * What `RAG_INGEST_STORES` names: a store, and whether chunks get 1536-d vectors (`lancedb`, `postgres`)
+ * or none, as with the server's default EMBEDDING_PROVIDER=none (`lancedb-keyword`, `postgres-keyword`).
+ */
+const CONFIGURATIONS: Record<string, { label: string; vectors: boolean }> = {
+  lancedb: { label: 'LanceDB (embedded), 1536-d vectors', vectors: true },
+  'lancedb-keyword': { label: 'LanceDB (embedded), keyword-only (no vector column)', vectors: false },
+  postgres: { label: 'PostgreSQL (PGlite in process, over a socket), 1536-d vectors', vectors: true },
+  'postgres-keyword': {
+    label: 'PostgreSQL (PGlite in process, over a socket), keyword-only',
+    vectors: false,
+  },
+}
+
+/** The named configurations (CONFIGURATIONS), one after the other, on one corpus, each in a new store. */
 export async function ingestFigures(copies: number, stores: string[]): Promise<IngestFigures[]> {
+  const unknown = stores.filter((name) => !(name in CONFIGURATIONS))
+  if (unknown.length > 0)
+    throw new Error(`unknown store ${unknown.join(', ')}: one of ${Object.keys(CONFIGURATIONS)}`)
   const root = await mkdtemp(join(tmpdir(), 'rag-ingest-'))
   try {
     const corpus = await makeCorpus(root, copies)
     const figures: IngestFigures[] = []
-    if (stores.includes('lancedb')) {
-      const store = await lanceStore(root)
+    for (const name of stores) {
+      const { label, vectors } = CONFIGURATIONS[name] as (typeof CONFIGURATIONS)[string]
+      const { store, stop } = name.startsWith('postgres')
+        ? await postgresStore()
+        : await lanceStore(root).then((store) => ({ store, stop: () => store.close() }))
       try {
-        figures.push(await measureIngest('LanceDB (embedded)', store, corpus))
-      } finally {
-        await store.close()
-      }
-    }
-    if (stores.includes('postgres')) {
-      const { store, stop } = await postgresStore()
-      try {
-        figures.push(await measureIngest('PostgreSQL (PGlite in process, over a socket)', store, corpus))
+        figures.push(await measureIngest(label, store, corpus, { vectors }))
       } finally {
         await stop()
       }
@@ -203,12 +224,13 @@ export function ingestTable(figures: IngestFigures[]): string {
       `${figure.seconds.toFixed(2)} s`,
       `${figure.embeddingSeconds.toFixed(2)} s`,
       `${figure.cpuSeconds.toFixed(2)} s`,
+      `${((figure.cpuSeconds / figure.chunks) * 1000).toFixed(2)} s`,
       Math.round(figure.chunksPerSecond).toLocaleString('en-US'),
     ].join(' | '),
   )
   return [
-    '| store | files | chunks | time, embedding excluded | fake embedder (subtracted) | CPU time | chunks/s |',
-    '|---|---|---|---|---|---|---|',
+    '| store | files | chunks | time, embedding excluded | fake embedder (subtracted) | CPU time | CPU per 1,000 chunks | chunks/s |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows.map((row) => `| ${row} |`),
   ].join('\n')
 }
@@ -216,6 +238,6 @@ export function ingestTable(figures: IngestFigures[]): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.LANCEDB_LOG ??= 'error'
   const copies = Number(process.env.RAG_INGEST_COPIES ?? 12)
-  const stores = (process.env.RAG_INGEST_STORES ?? 'lancedb,postgres').split(',')
+  const stores = (process.env.RAG_INGEST_STORES ?? 'lancedb,lancedb-keyword,postgres').split(',')
   console.log(ingestTable(await ingestFigures(copies, stores)))
 }

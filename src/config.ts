@@ -72,6 +72,9 @@ export const configSchema = z
     LANCE_CPU_THREADS: integer(4, 1, 1024),
     // How late the server may see what another process (the ingest CLI) wrote to RAG_DATA_DIR; 0: every read checks.
     RAG_READ_CONSISTENCY_MS: integer(1_000, 0, 3_600_000),
+    // The most documents one store write of `npm run ingest` takes when the store falls behind and read
+    // batches of 32 wait: they are written together, in fewer commits (ingestFiles' mergeUpTo).
+    RAG_INGEST_MERGE_DOCUMENTS: integer(256, 32, 100_000),
     EMBEDDING_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['none', 'openai', 'ollama']).default('none')),
     EMBEDDING_MODEL: optionalString,
     EMBEDDING_DIMENSIONS: z.preprocess(

@@ -107,6 +107,12 @@ describe('configuration', () => {
     expect(parseConfig({ RAG_READ_CONSISTENCY_MS: '0' }).RAG_READ_CONSISTENCY_MS).toBe(0)
     expect(() => parseConfig({ RAG_READ_CONSISTENCY_MS: '-1' })).toThrow(/RAG_READ_CONSISTENCY_MS/)
   })
+
+  it('lets the ingest CLI merge waiting batches into writes of up to 256 documents, and no fewer than one batch', () => {
+    expect(parseConfig({}).RAG_INGEST_MERGE_DOCUMENTS).toBe(256)
+    expect(parseConfig({ RAG_INGEST_MERGE_DOCUMENTS: '32' }).RAG_INGEST_MERGE_DOCUMENTS).toBe(32)
+    expect(() => parseConfig({ RAG_INGEST_MERGE_DOCUMENTS: '31' })).toThrow(/RAG_INGEST_MERGE_DOCUMENTS/)
+  })
 })
 
 describe('.env file', () => {

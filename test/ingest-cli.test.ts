@@ -3,7 +3,9 @@ import { once } from 'node:events'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
+import { loadLanceStore } from '../src/rag/stores/lancedb/load.js'
+import { testConfig } from './helpers.js'
 import { ROOT, runIngest } from './ingest-cli.js'
 
 const ingest = (cwd: string, ...paths: string[]) => runIngest(cwd, paths)
@@ -34,6 +36,24 @@ describe('npm run ingest', () => {
     )
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^documents: 2 \(0 new, 0 updated, 2 unchanged\)$/m)
+  }, 60_000)
+
+  it('leaves the store indexed for keyword search when it returns', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'ingest-indexed-'))
+    onTestFinished(() => rm(own, { recursive: true, force: true }))
+    expect((await ingest(own, join(ROOT, 'test/fixtures/ingest/guide.md'))).code).toBe(0)
+    await loadLanceStore(testConfig())
+    const lancedb = await import('@lancedb/lancedb')
+    const connection = await lancedb.connect(join(own, 'data'))
+    onTestFinished(() => connection.close())
+    const chunks = await connection.openTable('chunks')
+    onTestFinished(() => chunks.close())
+    const fullText = (await chunks.listIndices()).find((index) => index.indexType === 'FTS')
+    expect(fullText?.columns).toEqual(['text'])
+    expect(await chunks.indexStats(fullText?.name as string)).toMatchObject({
+      numIndexedRows: await chunks.countRows(),
+      numUnindexedRows: 0,
+    })
   }, 60_000)
 
   it('explains its usage when given no path', async () => {

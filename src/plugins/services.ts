@@ -9,6 +9,7 @@ import type { ChatProvider } from '../providers/provider.js'
 import { createRetryPolicy, type RetryPolicy } from '../providers/retry.js'
 import { createDocuments } from '../rag/create-documents.js'
 import type { Documents } from '../rag/documents.js'
+import type { Chunker } from '../rag/ingest.js'
 import type { DocumentStore } from '../rag/types.js'
 import { ChatService, type ModelHost } from '../services/chat-service.js'
 import { InputModeration } from '../services/input-moderation.js'
@@ -47,6 +48,8 @@ export interface ServiceOverrides {
   retry?: RetryPolicy
   /** Replaces the document store chosen from the config. */
   store?: DocumentStore
+  /** Where bulk ingestion chunks ahead (the CLI's ChunkPool, started before the app); else the Ingestor's own. */
+  chunker?: Chunker
 }
 
 export interface ServiceOptions extends ServiceOverrides {
@@ -109,6 +112,7 @@ export async function registerServices(
     ollama,
     store: overrides.store,
     meter: meters?.documents,
+    chunker: overrides.chunker,
   })
   app.addHook('onClose', async () => documents.close())
 

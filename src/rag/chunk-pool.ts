@@ -40,6 +40,24 @@ export class ChunkPool {
     })
   }
 
+  /** Threads started and alive, idle or busy. */
+  get threads(): number {
+    return this.#idle.length + this.#busy.size
+  }
+
+  /**
+   * Starts the threads now, so that they load the tokenizer while the caller does something else (the
+   * CLI: while it loads and builds the app) instead of when the first texts arrive. Idle, they do not
+   * hold the process open.
+   */
+  warm(): void {
+    while (!this.#closed && this.threads < this.#size) {
+      const worker = this.#start()
+      worker.unref()
+      this.#idle.push(worker)
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     for (const task of this.#queue.splice(0)) task.reject(new Error('ChunkPool closed'))

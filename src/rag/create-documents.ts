@@ -10,6 +10,7 @@ import type { OllamaProviderOptions } from '../providers/ollama.js'
 import type { OpenAIOptions } from '../providers/openai.js'
 import { Documents, type DocumentsMeter } from './documents.js'
 import { EmbeddingCache } from './embedding-cache.js'
+import type { Chunker } from './ingest.js'
 import { loadLanceStore } from './stores/lancedb/load.js'
 import type { DocumentStore } from './types.js'
 
@@ -21,6 +22,8 @@ export interface RagDependencies {
   store?: DocumentStore
   /** Receives each document operation (metrics); undefined when metrics are off. */
   meter?: DocumentsMeter
+  /** Where chunkAhead() chunks (Ingestor); by default the Ingestor's own worker threads. */
+  chunker?: Chunker | undefined
 }
 
 /** The store the config asks for: PostgreSQL when DATABASE_URL is set, else LanceDB under RAG_DATA_DIR. */
@@ -69,5 +72,6 @@ export async function createDocuments(config: Config, dependencies: RagDependenc
     chunking: { maxTokens: config.CHUNK_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
     meter: dependencies.meter,
     minScore: config.RAG_MIN_SCORE,
+    chunker: dependencies.chunker,
   })
 }

@@ -3,7 +3,7 @@ import type { EmbeddingSpace } from '../providers/embeddings.js'
 import type { CallOptions, ChatMessage } from '../providers/provider.js'
 import type { ChunkingOptions } from './chunker.js'
 import type { EmbeddingCache } from './embedding-cache.js'
-import { type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
+import { type Chunker, type DocumentInput, Ingestor, type IngestResult } from './ingest.js'
 import { buildRagMessages, type Source, sourcesOf } from './prompt.js'
 import { type RetrievedChunk, type RetrieveOptions, retrieve } from './retrieve.js'
 import { type DocumentStore, EmbeddingMismatchError, type Page, type StoredDocument } from './types.js'
@@ -34,6 +34,8 @@ export interface DocumentsOptions {
   meter?: DocumentsMeter
   /** Relevance under which a passage is not used when the caller names no `minScore` (README "Scores"). */
   minScore?: number
+  /** Where chunkAhead() chunks; undefined: the Ingestor's own worker threads, started on first use. */
+  chunker?: Chunker | undefined
 }
 
 /**
@@ -47,7 +49,7 @@ export class Documents {
 
   constructor(options: DocumentsOptions) {
     this.#options = options
-    this.#ingestor = new Ingestor(options.store, options.embeddings, options.chunking)
+    this.#ingestor = new Ingestor(options.store, options.embeddings, options.chunking, options.chunker)
   }
 
   /** Opens the store once; rejects with a 503-mapped error naming the problem. */
@@ -77,6 +79,12 @@ export class Documents {
       () => this.#ingestor.chunkAhead(documents),
       () => {},
     )
+  }
+
+  /** After a bulk load: resolves once the store has indexed what was written for keyword search. */
+  async indexForSearch(): Promise<void> {
+    await this.ready()
+    await this.#options.store.indexForSearch()
   }
 
   list(offset: number, limit: number): Promise<Page<StoredDocument>> {

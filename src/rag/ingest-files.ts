@@ -13,8 +13,16 @@ import type { DocumentInput, IngestResult } from './ingest.js'
 export type DocumentOutcome = IngestResult | { error: string }
 
 export interface IngestFilesOptions {
-  /** Documents per call of `ingest` (one embedding call and one store write each). */
+  /** Files read, and prepared, together: the documents of one call of `ingest` unless writes merge. */
   batchSize?: number
+  /**
+   * Most documents one call of `ingest` may take: batches prepared while the write before them ran
+   * are written together, up to this many documents (default: `batchSize`, no merging). Each LanceDB
+   * commit has a cost of its own (CPU, and under load the time its threads wait for a core), so a store
+   * that falls behind catches up in fewer, larger commits; one that keeps up still writes each batch
+   * as soon as it is ready. Not for a server's API, whose request bodies have a size limit.
+   */
+  mergeUpTo?: number
   /** Once the paths are expanded: how many files there are. */
   onFiles?: (count: number) => void
   /** Before a file is read. */
@@ -50,7 +58,7 @@ export async function ingestFiles(
   const failures: string[] = []
   const failed = (path: string, error: unknown) =>
     failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`)
-  const write = async (batch: { path: string; input: DocumentInput; encoding?: string }[]) => {
+  const write = async (batch: Parsed[]) => {
     if (batch.length === 0) return
     try {
       const outcomes = await ingest(batch.map((entry) => entry.input))
@@ -68,7 +76,7 @@ export async function ingestFiles(
       for (const entry of batch) failed(entry.path, error)
     }
   }
-  const read = async (path: string) => {
+  const read = async (path: string): Promise<Parsed | undefined> => {
     options.onFile?.(path)
     try {
       const file = await parseFile(path)
@@ -86,20 +94,71 @@ export async function ingestFiles(
   }
   const files = await collectFiles(paths)
   options.onFiles?.(files.length)
-  // The next batch's files are read, parsed and prepared while the store writes the one before: one
-  // write at a time, in file order.
-  let writing = Promise.resolve()
-  for (let start = 0; start < files.length; start += batchSize) {
+  const mergeUpTo = Math.max(batchSize, options.mergeUpTo ?? batchSize)
+  // Batches read and prepared ahead of the write in progress, oldest first. Reading pauses while
+  // mergeUpTo documents wait, so memory stays bounded whatever the store's speed.
+  const ahead: Ahead[] = []
+  const signals = { readAll: false, writerDone: false, wakeWriter: () => {}, wakeReader: () => {} }
+  const waiting = () => ahead.reduce((count, batch) => count + batch.parsed.length, 0)
+  // One write at a time, in file order: the first batch waiting once prepared, with the batches after
+  // it that are prepared already, up to mergeUpTo documents.
+  const writer = (async () => {
+    for (;;) {
+      const first = ahead[0]
+      if (!first) {
+        if (signals.readAll) return
+        await new Promise<void>((resolve) => {
+          signals.wakeWriter = resolve
+        })
+        continue
+      }
+      await first.prepared
+      const batch = [...first.parsed]
+      ahead.shift()
+      while (ahead[0]?.ready && batch.length + ahead[0].parsed.length <= mergeUpTo) {
+        batch.push(...(ahead.shift() as Ahead).parsed)
+      }
+      signals.wakeReader()
+      await write(batch)
+    }
+  })().finally(() => {
+    signals.writerDone = true
+    signals.wakeReader()
+  })
+  // Awaited at the end; handled here too, so that a run-ending rejection does not count as unhandled
+  // while the reader is still reading.
+  writer.catch(() => {})
+  for (let start = 0; start < files.length && !signals.writerDone; start += batchSize) {
+    while (waiting() >= mergeUpTo && !signals.writerDone) {
+      await new Promise<void>((resolve) => {
+        signals.wakeReader = resolve
+      })
+    }
     const parsed = (await Promise.all(files.slice(start, start + batchSize).map(read))).filter(
       (entry) => entry !== undefined,
     )
-    const prepared = options.prepare?.(parsed.map((entry) => entry.input))
-    await writing
-    await prepared
-    writing = write(parsed)
-    // Handled here too: a run-ending rejection must not count as unhandled while the next batch parses.
-    writing.catch(() => {})
+    const batch: Ahead = { parsed, prepared: Promise.resolve(), ready: false }
+    batch.prepared = (options.prepare?.(parsed.map((entry) => entry.input)) ?? Promise.resolve()).then(() => {
+      batch.ready = true
+    })
+    ahead.push(batch)
+    signals.wakeWriter()
   }
-  await writing
+  signals.readAll = true
+  signals.wakeWriter()
+  await writer
   return { results, failures }
+}
+
+interface Parsed {
+  path: string
+  input: DocumentInput
+  encoding?: string
+}
+
+/** A batch read, being prepared or prepared (`ready`), waiting for its write. */
+interface Ahead {
+  parsed: Parsed[]
+  prepared: Promise<void>
+  ready: boolean
 }

@@ -91,6 +91,12 @@ export interface DocumentStore {
   ping(): Promise<void>
   /** Index maintenance (compaction, indexing the unindexed tail). Safe to call any time. */
   optimize(): Promise<void>
+  /**
+   * Resolves once what was written is indexed for keyword search (the end of a bulk load, so that the
+   * first search after it does not pay for the index): only the full-text index, none of optimize()'s
+   * compaction or vector index. Cheap when there is nothing to index.
+   */
+  indexForSearch(): Promise<void>
   close(): Promise<void>
 }
 

@@ -16,6 +16,7 @@ export function emptyDocumentStore(overrides: Partial<DocumentStore> = {}): Docu
     searchKeyword: async () => [],
     ping: async () => {},
     optimize: async () => {},
+    indexForSearch: async () => {},
     close: async () => {},
     ...overrides,
   }

@@ -39,6 +39,17 @@ describe('ChunkPool', () => {
     await expect(pool.chunk(textOf(1), options)).resolves.toEqual(chunkText(textOf(1), options))
   })
 
+  it('starts all its threads on warm(), before any text, and chunking then starts no more', async () => {
+    const pool = poolOf(2)
+    expect(pool.threads).toBe(0)
+    pool.warm()
+    expect(pool.threads).toBe(2)
+    const texts = Array.from({ length: 4 }, (_, index) => textOf(index))
+    const chunks = await Promise.all(texts.map((text) => pool.chunk(text, options)))
+    expect(chunks).toEqual(texts.map((text) => chunkText(text, options)))
+    expect(pool.threads).toBe(2)
+  })
+
   it('fails the texts still queued when closed, and refuses new ones', async () => {
     const pool = poolOf(1)
     const first = expect(pool.chunk(textOf(1), options)).rejects.toThrow()

@@ -6,7 +6,8 @@ import { Cancellation } from '../../src/cancellation.js'
 import type { ChunkingOptions, TextChunk } from '../../src/rag/chunker.js'
 import { type DocumentInput, Ingestor } from '../../src/rag/ingest.js'
 import { loadLanceStore } from '../../src/rag/stores/lancedb/load.js'
-import { testConfig } from '../helpers.js'
+import { emptyDocumentStore } from '../fakes/document-store.js'
+import { openTestApp, testConfig } from '../helpers.js'
 
 const { LanceStore } = await loadLanceStore(testConfig())
 const CHUNKING: ChunkingOptions = { maxTokens: 400, overlapTokens: 60 }
@@ -87,6 +88,23 @@ describe('Ingestor.chunkAhead', () => {
     const ahead = ingestorOf(store, undefined, CHUNKING)
     await ahead.chunkAhead([special])
     await expect(ahead.ingestMany([special], call)).rejects.toThrow(expected as string)
+  })
+
+  it("chunks ahead with the chunker an app is built with (the CLI's pool, started before the app)", async () => {
+    const { chunker, texts } = recordingChunker()
+    // The app closes the store it is given: this test's store stays open for afterEach.
+    const { app } = await openTestApp(testConfig(), {
+      store: emptyDocumentStore({
+        getMany: (ids) => store.getMany(ids),
+        upsertMany: (entries) => store.upsertMany(entries),
+      }),
+      chunker,
+    })
+    const input: DocumentInput = { id: 'bread', text: 'Sourdough rises with wild yeast.' }
+    await app.documents.chunkAhead([input])
+    await app.documents.ingest([input], call)
+    expect(texts).toEqual([input.text])
+    expect((await store.chunks('bread')).map((chunk) => chunk.text)).toEqual([`ahead: ${input.text}`])
   })
 
   it('re-ingests a changed document chunked ahead in place of its old chunks', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { DocumentInput, IngestResult } from '../../src/rag/ingest.js'
 import { ingestFiles } from '../../src/rag/ingest-files.js'
+import { waitFor } from '../wait-for.js'
 
 const FIXTURES = 'test/fixtures/ingest'
 
@@ -117,6 +118,59 @@ describe('ingestFiles', () => {
       `written ${FIXTURES}/notes.txt`,
     ])
     expect(report.failures).toEqual([])
+  })
+
+  it('writes the batches prepared during a write together in the next write, up to mergeUpTo documents', async () => {
+    const files = ['guide.md', 'notes.txt', 'page.html', 'nested/chapter.MD'].map(
+      (name) => `${FIXTURES}/${name}`,
+    )
+    const events: string[] = []
+    const writes: string[][] = []
+    let release!: () => void
+    const firstWriteHeld = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let prepared = 0
+    const run = ingestFiles(
+      files,
+      async (inputs) => {
+        writes.push(inputs.map((input) => input.source as string))
+        if (writes.length === 1) await firstWriteHeld
+        events.push(`written ${writes.length}`)
+        return createdResults(inputs)
+      },
+      {
+        batchSize: 1,
+        mergeUpTo: 2,
+        onFile: (path) => events.push(`read ${path}`),
+        prepare: async () => {
+          prepared++
+        },
+      },
+    )
+    await waitFor(() => prepared === 3, { timeout: 5_000 })
+    release()
+    const report = await run
+    expect(writes).toEqual([[files[0]], [files[1], files[2]], [files[3]]])
+    // While the first write was held, reading stopped once mergeUpTo documents waited.
+    expect(events.indexOf(`read ${files[3]}`)).toBeGreaterThan(events.indexOf('written 1'))
+    expect(report.results.map((result) => result.id)).toEqual(files)
+  })
+
+  it('rejects with a run-ending error of a merged write, and writes nothing after it', async () => {
+    const writes: string[][] = []
+    const stop = new Error('the server refused the key')
+    const files = ['guide.md', 'notes.txt', 'page.html'].map((name) => `${FIXTURES}/${name}`)
+    const run = ingestFiles(
+      files,
+      async (inputs) => {
+        writes.push(inputs.map((input) => input.source as string))
+        throw stop
+      },
+      { batchSize: 1, mergeUpTo: 2, stopsRun: (error) => error === stop },
+    )
+    await expect(run).rejects.toBe(stop)
+    expect(writes).toEqual([[files[0]]])
   })
 
   it('rejects naming a path that does not exist, before writing anything', async () => {

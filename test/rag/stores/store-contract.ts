@@ -268,6 +268,17 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       }
     })
 
+    it('matches the words of a double-quoted phrase as any other words, not as a phrase', async () => {
+      await seed()
+      // "yeast wild" is not a phrase of the text: only a word match finds the bread chunk.
+      for (const query of ['"yeast wild"', 'sourdough "wild yeast"']) {
+        expect(
+          (await store.searchKeyword(query, { topK: 5 })).map((hit) => hit.chunk.id),
+          query,
+        ).toEqual(['bread:0'])
+      }
+    })
+
     it('finds accented words', async () => {
       const cafe = makeDocument('cafe', ['Le café crème se boit au comptoir.'])
       await store.upsert(cafe.document, withVectors(cafe.chunks, 3))

@@ -228,9 +228,11 @@ export class LanceStore implements DocumentStore {
     if (text.trim() === '') return []
     const { chunks } = this.#opened()
     await this.#fullText.ensure()
+    // A double-quoted phrase would be a phrase query, which an index without positions refuses (and
+    // which PostgreSQL's plainto_tsquery does not make either): its words are matched like any others.
     let query = chunks
       .query()
-      .fullTextSearch(text, { columns: ['text'] })
+      .fullTextSearch(text.replaceAll('"', ' '), { columns: ['text'] })
       .select([...CHUNK_COLUMNS, '_score'])
       .limit(options.topK)
     const filter = metadataFilterClause(options.filter)
@@ -241,6 +243,11 @@ export class LanceStore implements DocumentStore {
   /** Counts the documents: a read of the table's manifest, not of its rows. */
   async ping(): Promise<void> {
     await this.#opened().documents.countRows()
+  }
+
+  /** Builds the full-text index, or rebuilds it when it covers fewer rows than it leaves out (FullTextIndex). */
+  async indexForSearch(): Promise<void> {
+    await this.#fullText.ensure()
   }
 
   /** Compacts, builds the vector index once there are enough rows, and indexes the unindexed tail. */

@@ -186,6 +186,11 @@ export class PostgresStore implements DocumentStore {
     await this.#pool.query('SELECT 1')
   }
 
+  /** Nothing to do: each write's transaction updates the full-text (GIN) index with its rows. */
+  async indexForSearch(): Promise<void> {
+    this.#opened()
+  }
+
   /** Reclaims the rows that replaced and deleted documents left behind, in the tables and the indexes. */
   async optimize(): Promise<void> {
     this.#opened()

@@ -45,6 +45,24 @@ describe('LanceDB index maintenance', () => {
     await rm(directory, { recursive: true, force: true })
   })
 
+  it('has the full-text index of what was written once indexForSearch() resolves, without maintenance', async () => {
+    store = new LanceStore({ directory, maintenanceDelayMs: 0 })
+    await store.open({ model: 'none', dimensions: 0 })
+    const { document, chunks } = makeDocument('bread', ['Sourdough bread rises with wild yeast.'])
+    await store.upsert(document, chunks)
+    connection = await lancedb.connect(directory)
+    table = await connection.openTable('chunks')
+    expect(await table.listIndices()).toEqual([])
+    await store.indexForSearch()
+    await table.checkoutLatest()
+    const [index] = await table.listIndices()
+    expect([index?.indexType, index?.columns]).toEqual(['FTS', ['text']])
+    expect(await table.indexStats(index?.name as string)).toMatchObject({
+      numIndexedRows: 1,
+      numUnindexedRows: 0,
+    })
+  })
+
   it('indexes new rows on its own shortly after a write: full-text and id, document, hash lookups', async () => {
     store = new LanceStore({ directory, maintenanceDelayMs: 50 })
     await store.open({ model: 'none', dimensions: 0 })
