@@ -49,12 +49,19 @@ export async function createLimits(app: FastifyInstance, config: Config): Promis
   }
   let streamSlots: StreamSlots | undefined
   if (config.STREAMS_PER_CLIENT > 0) {
-    streamSlots = redis ? new RedisStreamSlots(redis.client, redis.failures) : new MemoryStreamSlots()
+    streamSlots = redis ? redisStreamSlots(app, redis) : new MemoryStreamSlots()
   }
   const limits = { streamSlots, redis }
   app.decorate('limits', limits)
   decorateStreamQuota(app, config.STREAMS_PER_CLIENT)
   return limits
+}
+
+/** Stream slots in Redis; the slots released by the streams a shutdown ended are given back before it quits. */
+function redisStreamSlots(app: FastifyInstance, redis: SharedCounters): RedisStreamSlots {
+  const slots = new RedisStreamSlots(redis.client, redis.failures)
+  app.addHook('onClose', () => slots.flushReleases())
+  return slots
 }
 
 /**

@@ -22,8 +22,23 @@ export const STREAM_LEASE_MS = 30_000
 const NOW_MS = `local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`
 
-/** KEYS[1] the client's set; ARGV: limit, lease ms, lease id. 1 when admitted, 0 when full. */
+/**
+ * How long a released lease may wait for the next acquire to carry its removal to Redis (then one command
+ * removes every lease released meanwhile). Another instance may count the slot this much longer; this
+ * instance never does: its acquires remove the waiting leases before counting.
+ */
+export const RELEASE_DELAY_MS = 20
+
+/** KEYS: sets, ARGV: lease ids, pairwise: removes released leases (called with numkeys, as EVAL is). */
+const RELEASE = `for index, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[index]) end
+return #KEYS`
+
+/**
+ * KEYS[1] the client's set, then the sets of released leases; ARGV: limit, lease ms, lease id, then the
+ * released lease ids. Removes the released leases first, then admits: 1 when admitted, 0 when full.
+ */
 const ACQUIRE = `${NOW_MS}
+for index = 2, #KEYS do redis.call('ZREM', KEYS[index], ARGV[index + 2]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
@@ -36,9 +51,13 @@ redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`
 
+const NONE_RELEASED: { keys: string[]; ids: string[] } = Object.freeze({ keys: [], ids: [] })
+
 declare module 'ioredis' {
   interface RedisCommander {
-    acquireStreamSlot(key: string, limit: number, leaseMs: number, id: string): Promise<number>
+    /** `keys`: 1 + the released leases; `args`: limit, lease ms, lease id, the released lease ids. */
+    acquireStreamSlot(keys: number, ...args: (string | number)[]): Promise<number>
+    releaseStreamSlots(keys: number, ...args: string[]): Promise<number>
   }
   interface ChainableCommander {
     renewStreamSlot(key: string, leaseMs: number, id: string): ChainableCommander
@@ -52,6 +71,10 @@ declare module 'ioredis' {
  * their streams live and removes each when its stream ends. A lease a crashed instance left behind expires
  * within `leaseMs`. When Redis fails, the failure policy decides: `open` admits the stream uncounted.
  *
+ * A release costs no round trip of its own: the next acquire's script removes the leases released since
+ * (within RELEASE_DELAY_MS; else one command removes them all). A round trip per release was a third of
+ * a stream's Redis work (BENCHMARKS.md "Rate limits").
+ *
  * One timer per instance renews every lease it holds, in one pipelined round trip, every third of
  * `leaseMs`: a timer per stream cost each stream a timer of its own and a round trip per renewal.
  */
@@ -59,16 +82,28 @@ export class RedisStreamSlots implements StreamSlots {
   readonly #redis: Redis
   readonly #failures: RedisFailures
   readonly #leaseMs: number
+  readonly #releaseDelayMs: number
   /** The leases this instance holds: lease id -> the client's key. */
   readonly #held = new Map<string, string>()
+  /** Released leases not yet removed from Redis: the sets' keys, and the lease ids at the same index. */
+  #releasedKeys: string[] = []
+  #releasedIds: string[] = []
+  #releaseTimer: NodeJS.Timeout | undefined
   #renewal: NodeJS.Timeout | undefined
 
-  constructor(redis: Redis, failures: RedisFailures, leaseMs = STREAM_LEASE_MS) {
+  constructor(
+    redis: Redis,
+    failures: RedisFailures,
+    leaseMs = STREAM_LEASE_MS,
+    releaseDelayMs = RELEASE_DELAY_MS,
+  ) {
     this.#redis = redis
     this.#failures = failures
     this.#leaseMs = leaseMs
+    this.#releaseDelayMs = releaseDelayMs
     if (!redis.acquireStreamSlot) {
-      redis.defineCommand('acquireStreamSlot', { numberOfKeys: 1, lua: ACQUIRE })
+      redis.defineCommand('acquireStreamSlot', { lua: ACQUIRE })
+      redis.defineCommand('releaseStreamSlots', { lua: RELEASE })
       redis.defineCommand('renewStreamSlot', { numberOfKeys: 1, lua: RENEW })
     }
   }
@@ -81,10 +116,20 @@ export class RedisStreamSlots implements StreamSlots {
   async acquire(client: string, limit: number): Promise<StreamLease> {
     const key = STREAM_SLOTS_REDIS_PREFIX + client
     const id = randomUUID()
+    const released = this.#takeReleased()
     let admitted: number
     try {
-      admitted = await this.#redis.acquireStreamSlot(key, limit, this.#leaseMs, id)
+      admitted = await this.#redis.acquireStreamSlot(
+        1 + released.keys.length,
+        key,
+        ...released.keys,
+        limit,
+        this.#leaseMs,
+        id,
+        ...released.ids,
+      )
     } catch (error) {
+      // The released leases expire by themselves within leaseMs (they are no longer renewed).
       this.#failures.failed(error, 'a stream slot')
       return UNCOUNTED_LEASE
     }
@@ -105,12 +150,33 @@ export class RedisStreamSlots implements StreamSlots {
           clearInterval(this.#renewal)
           this.#renewal = undefined
         }
-        this.#redis.zrem(key, id).catch((error: unknown) => {
-          // It expires by itself within leaseMs.
-          this.#failures.warn(error, 'Redis unreachable: a stream lease could not be removed')
-        })
+        this.#releasedKeys.push(key)
+        this.#releasedIds.push(id)
+        this.#releaseTimer ??= setTimeout(() => this.flushReleases(), this.#releaseDelayMs).unref()
       },
     }
+  }
+
+  /** Removes the leases released and not yet removed, in one command (also at shutdown). */
+  async flushReleases(): Promise<void> {
+    const released = this.#takeReleased()
+    if (released.keys.length === 0) return
+    try {
+      await this.#redis.releaseStreamSlots(released.keys.length, ...released.keys, ...released.ids)
+    } catch (error) {
+      // They expire by themselves within leaseMs.
+      this.#failures.warn(error, 'Redis unreachable: a stream lease could not be removed')
+    }
+  }
+
+  #takeReleased(): { keys: string[]; ids: string[] } {
+    if (this.#releasedKeys.length === 0) return NONE_RELEASED
+    const released = { keys: this.#releasedKeys, ids: this.#releasedIds }
+    this.#releasedKeys = []
+    this.#releasedIds = []
+    clearTimeout(this.#releaseTimer)
+    this.#releaseTimer = undefined
+    return released
   }
 
   #renewAll(): void {

@@ -9,6 +9,7 @@ import {
   RedisStreamSlots,
   STREAM_SLOTS_REDIS_PREFIX,
 } from '../../../src/plugins/limits/redis-stream-slots.js'
+import type { StreamLease } from '../../../src/streaming/stream-slots.js'
 import { emptyDocumentStore } from '../../fakes/document-store.js'
 import { sseReply } from '../../fakes/openai.js'
 import { openTestApp, testConfig, useFakeOpenAI } from '../../helpers.js'
@@ -97,6 +98,83 @@ describeWithRedis('limits in Redis', () => {
     })
     expect(slots.held).toBe(2)
     for (const lease of leases) lease.release()
+    expect(slots.held).toBe(0)
+  })
+
+  /** The commands clients send to Redis from now on (not those scripts run), as argument lists. */
+  async function watchCommands(): Promise<string[][]> {
+    const monitor = await shared.admin.monitor()
+    onTestFinished(() => monitor.disconnect())
+    const commands: string[][] = []
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') commands.push(args)
+    })
+    return commands
+  }
+
+  /** The lease ids `client` holds in Redis. */
+  const leasesOf = (client: string) => shared.admin.zrange(`${STREAM_SLOTS_REDIS_PREFIX}${client}`, 0, -1)
+
+  it("a release takes no command of its own: the instance's next acquire removes the lease first", async () => {
+    const slots = new RedisStreamSlots(await client(), failuresFor(), 30_000, 60_000)
+    const lease = await slots.acquire('ip:10.0.0.6', 1)
+    const [released] = await leasesOf('ip:10.0.0.6')
+    const commands = await watchCommands()
+    lease.release()
+    // At the client's limit of 1: admitted only because the release went first, in the same script.
+    await slots.acquire('ip:10.0.0.6', 1)
+    const [held] = await leasesOf('ip:10.0.0.6')
+    expect(held).not.toBe(released)
+    const mentioning = commands.filter((args) => args.includes(released as string))
+    expect(mentioning).toHaveLength(1)
+    expect(mentioning[0]?.[0]?.toLowerCase()).toMatch(/^evalsha$|^eval$/)
+    expect(mentioning[0]).toContain(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.6`)
+    expect(mentioning[0]).toContain(held)
+  })
+
+  it('releases no acquire follows are removed after the release delay, all in one command', async () => {
+    const slots = new RedisStreamSlots(await client(), failuresFor(), 30_000, 50)
+    const leases: StreamLease[] = [
+      await slots.acquire('ip:10.0.0.7', 2),
+      await slots.acquire('ip:10.0.0.8', 2),
+    ]
+    const ids = [...(await leasesOf('ip:10.0.0.7')), ...(await leasesOf('ip:10.0.0.8'))]
+    const commands = await watchCommands()
+    for (const lease of leases) lease.release()
+    await waitFor(
+      async () => (await leasesOf('ip:10.0.0.7')).length + (await leasesOf('ip:10.0.0.8')).length === 0,
+    )
+    const mentioning = commands.filter((args) => ids.some((id) => args.includes(id)))
+    // EVALSHA, and EVAL when the script was not loaded yet: the same one command.
+    expect(mentioning.length).toBeGreaterThan(0)
+    for (const args of mentioning) expect(args).toEqual(expect.arrayContaining(ids))
+    expect(new Set(mentioning.map((args) => args.slice(2).join(' '))).size).toBe(1)
+  })
+
+  it('a shutdown gives back the slots released by its streams at once, before the connection quits', async () => {
+    const { app } = await instance({ STREAMS_PER_CLIENT: '2' })
+    const lease = await app.limits.streamSlots?.acquire('ip:10.0.0.9', 2)
+    expect(await leasesOf('ip:10.0.0.9')).toHaveLength(1)
+    lease?.release()
+    await app.close()
+    expect(await leasesOf('ip:10.0.0.9')).toEqual([])
+  })
+
+  it('a release Redis cannot take is logged, and its lease expires by itself', async () => {
+    const doomed = await startRedis()
+    onTestFinished(() => doomed.stop())
+    const connection = new Redis(doomed.url, { enableOfflineQueue: false, lazyConnect: true })
+    onTestFinished(() => connection.disconnect())
+    await connection.connect()
+    const warnings: string[] = []
+    const log = { warn: (_details: unknown, message: string) => warnings.push(message) }
+    const failures = new RedisFailures(log as unknown as FastifyInstance['log'], 'open')
+    const slots = new RedisStreamSlots(connection, failures, 30_000, 60_000)
+    const lease = await slots.acquire('ip:10.0.0.10', 1)
+    await doomed.stop()
+    lease.release()
+    await slots.flushReleases()
+    expect(warnings).toEqual(['Redis unreachable: a stream lease could not be removed'])
     expect(slots.held).toBe(0)
   })
 
