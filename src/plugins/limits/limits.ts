@@ -84,7 +84,7 @@ function decorateStreamQuota(app: FastifyInstance, globalLimit: number) {
  * runs for a request that is not refused.
  */
 export async function limitRoutesFromHere(app: FastifyInstance, config: Config, limits: Limits) {
-  await registerRateLimit(app, config, limits.redis)
+  await registerRateLimit(app, config, limits.redis, limits.streamSlots)
   if (config.RATE_LIMIT_MAX === 0 && limits.streamSlots === undefined) return
   app.addHook('onError', async (_request, _reply, error) => {
     if (error instanceof RateLimitedError) app.metrics.countRateLimitRejection()

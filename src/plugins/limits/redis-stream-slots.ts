@@ -7,6 +7,7 @@ import {
   UNCOUNTED_LEASE,
 } from '../../streaming/stream-slots.js'
 import type { RedisFailures } from './redis-failures.js'
+import { ACQUIRE, COUNT_AND_ACQUIRE, RELEASE, RENEW } from './redis-slot-scripts.js'
 
 /** Where the stream leases live in Redis: one sorted set per client. */
 export const STREAM_SLOTS_REDIS_PREFIX = 'genai:streams:'
@@ -18,10 +19,6 @@ export const STREAM_SLOTS_REDIS_PREFIX = 'genai:streams:'
  */
 export const STREAM_LEASE_MS = 30_000
 
-// Scores are expiry times in Redis's own clock (TIME), so instances whose clocks differ agree.
-const NOW_MS = `local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`
-
 /**
  * How long a released lease may wait for the next acquire to carry its removal to Redis (then one command
  * removes every lease released meanwhile). Another instance may count the slot this much longer; this
@@ -29,39 +26,18 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`
  */
 export const RELEASE_DELAY_MS = 20
 
-/** KEYS: sets, ARGV: lease ids, pairwise: removes released leases (called with numkeys, as EVAL is). */
-const RELEASE = `for index, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[index]) end
-return #KEYS`
-
 /**
- * KEYS[1] the client's set, then the sets of released leases; ARGV: limit, lease ms, lease id, then the
- * released lease ids. Removes the released leases first, then admits: 1 when admitted, 0 when full.
+ * How long a slot taken with a stream request's rate count (countAndReserve) waits for its stream. A
+ * request that opens none after all (a 422, a resumption) leaves it behind: it is then released, and
+ * counted that long too many at most. A stream that comes later acquires a slot of its own.
  */
-const ACQUIRE = `${NOW_MS}
-for index = 2, #KEYS do redis.call('ZREM', KEYS[index], ARGV[index + 2]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`
+export const RESERVATION_MS = 1_000
 
-/** KEYS[1] the client's set; ARGV: lease ms, lease id. Extends a lease still held (XX: never revives one). */
-const RENEW = `${NOW_MS}
-redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1`
-
-const NONE_RELEASED: { keys: string[]; ids: string[] } = Object.freeze({ keys: [], ids: [] })
-
-declare module 'ioredis' {
-  interface RedisCommander {
-    /** `keys`: 1 + the released leases; `args`: limit, lease ms, lease id, the released lease ids. */
-    acquireStreamSlot(keys: number, ...args: (string | number)[]): Promise<number>
-    releaseStreamSlots(keys: number, ...args: string[]): Promise<number>
-  }
-  interface ChainableCommander {
-    renewStreamSlot(key: string, leaseMs: number, id: string): ChainableCommander
-  }
+/** The request rate's side of countAndReserve: the counter's key, its window and maximum. */
+export interface RateCount {
+  key: string
+  windowMs: number
+  max: number
 }
 
 /**
@@ -71,20 +47,23 @@ declare module 'ioredis' {
  * their streams live and removes each when its stream ends. A lease a crashed instance left behind expires
  * within `leaseMs`. When Redis fails, the failure policy decides: `open` admits the stream uncounted.
  *
- * A release costs no round trip of its own: the next acquire's script removes the leases released since
- * (within RELEASE_DELAY_MS; else one command removes them all). A round trip per release was a third of
- * a stream's Redis work (BENCHMARKS.md "Rate limits").
- *
+ * Round trips are what a stream pays for Redis (~12-25 µs of CPU each at c=64, BENCHMARKS.md "Rate
+ * limits"), so a stream makes one: its request's rate count takes a slot in the same script
+ * (countAndReserve), which the stream's acquire then finds here; and a release takes none, the next
+ * script carrying it (within RELEASE_DELAY_MS, else one command removes every lease released meanwhile).
  * One timer per instance renews every lease it holds, in one pipelined round trip, every third of
- * `leaseMs`: a timer per stream cost each stream a timer of its own and a round trip per renewal.
+ * `leaseMs`.
  */
 export class RedisStreamSlots implements StreamSlots {
   readonly #redis: Redis
   readonly #failures: RedisFailures
   readonly #leaseMs: number
   readonly #releaseDelayMs: number
-  /** The leases this instance holds: lease id -> the client's key. */
+  /** The leases this instance holds (reserved ones too): lease id -> the client's key. */
   readonly #held = new Map<string, string>()
+  /** Slots taken with a rate count, waiting for their stream: the client's key -> lease ids and until when. */
+  readonly #reserved = new Map<string, { id: string; until: number }[]>()
+  #reservationSweep: NodeJS.Timeout | undefined
   /** Released leases not yet removed from Redis: the sets' keys, and the lease ids at the same index. */
   #releasedKeys: string[] = []
   #releasedIds: string[] = []
@@ -103,18 +82,21 @@ export class RedisStreamSlots implements StreamSlots {
     this.#releaseDelayMs = releaseDelayMs
     if (!redis.acquireStreamSlot) {
       redis.defineCommand('acquireStreamSlot', { lua: ACQUIRE })
+      redis.defineCommand('countAndAcquireStreamSlot', { lua: COUNT_AND_ACQUIRE })
       redis.defineCommand('releaseStreamSlots', { lua: RELEASE })
       redis.defineCommand('renewStreamSlot', { numberOfKeys: 1, lua: RENEW })
     }
   }
 
-  /** How many leases this instance holds (and renews). */
+  /** How many leases this instance holds (and renews), reserved ones included. */
   get held(): number {
     return this.#held.size
   }
 
   async acquire(client: string, limit: number): Promise<StreamLease> {
     const key = STREAM_SLOTS_REDIS_PREFIX + client
+    const reserved = this.#reserved.get(key)?.shift()
+    if (reserved) return this.#lease(key, reserved.id)
     const id = randomUUID()
     const released = this.#takeReleased()
     let admitted: number
@@ -137,24 +119,85 @@ export class RedisStreamSlots implements StreamSlots {
     return this.#lease(key, id)
   }
 
+  /**
+   * Counts a request of `client` that opens a stream in its request rate and, when the rate admits it and
+   * a slot is free, takes one for the stream's acquire to find; resolves to the count and the window's
+   * time left, as @fastify/rate-limit's store does. A full client gets no slot: its acquire refuses it.
+   * Rejects when Redis fails (the caller applies the failure policy).
+   */
+  async countAndReserve(
+    rate: RateCount,
+    client: string,
+    limit: number,
+  ): Promise<{ current: number; ttl: number }> {
+    const key = STREAM_SLOTS_REDIS_PREFIX + client
+    const id = randomUUID()
+    const released = this.#takeReleased()
+    const [current, ttl, reserved] = await this.#redis.countAndAcquireStreamSlot(
+      2 + released.keys.length,
+      rate.key,
+      key,
+      ...released.keys,
+      rate.windowMs,
+      rate.max,
+      limit,
+      this.#leaseMs,
+      id,
+      ...released.ids,
+    )
+    if (reserved === 1) this.#reserve(key, id)
+    return { current, ttl }
+  }
+
+  #reserve(key: string, id: string): void {
+    this.#hold(key, id)
+    const waiting = this.#reserved.get(key) ?? []
+    if (waiting.length === 0) this.#reserved.set(key, waiting)
+    waiting.push({ id, until: performance.now() + RESERVATION_MS })
+    this.#reservationSweep ??= setTimeout(() => this.#releaseUnclaimed(), RESERVATION_MS).unref()
+  }
+
+  /** Releases the reserved slots no stream took in time. */
+  #releaseUnclaimed(): void {
+    this.#reservationSweep = undefined
+    const now = performance.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const [key, waiting] of this.#reserved) {
+      while (waiting[0] && waiting[0].until <= now) this.#release(key, (waiting.shift() as { id: string }).id)
+      if (waiting[0]) next = Math.min(next, waiting[0].until)
+      else this.#reserved.delete(key)
+    }
+    if (next < Number.POSITIVE_INFINITY) {
+      this.#reservationSweep = setTimeout(() => this.#releaseUnclaimed(), next - now).unref()
+    }
+  }
+
   #lease(key: string, id: string): StreamLease {
-    this.#held.set(id, key)
-    this.#renewal ??= setInterval(() => this.#renewAll(), this.#leaseMs / 3).unref()
+    this.#hold(key, id)
     let released = false
     return {
       release: () => {
         if (released) return
         released = true
-        this.#held.delete(id)
-        if (this.#held.size === 0) {
-          clearInterval(this.#renewal)
-          this.#renewal = undefined
-        }
-        this.#releasedKeys.push(key)
-        this.#releasedIds.push(id)
-        this.#releaseTimer ??= setTimeout(() => this.flushReleases(), this.#releaseDelayMs).unref()
+        this.#release(key, id)
       },
     }
+  }
+
+  #hold(key: string, id: string): void {
+    this.#held.set(id, key)
+    this.#renewal ??= setInterval(() => this.#renewAll(), this.#leaseMs / 3).unref()
+  }
+
+  #release(key: string, id: string): void {
+    this.#held.delete(id)
+    if (this.#held.size === 0) {
+      clearInterval(this.#renewal)
+      this.#renewal = undefined
+    }
+    this.#releasedKeys.push(key)
+    this.#releasedIds.push(id)
+    this.#releaseTimer ??= setTimeout(() => this.flushReleases(), this.#releaseDelayMs).unref()
   }
 
   /** Removes the leases released and not yet removed, in one command (also at shutdown). */
@@ -190,3 +233,5 @@ export class RedisStreamSlots implements StreamSlots {
     }, warn)
   }
 }
+
+const NONE_RELEASED: { keys: string[]; ids: string[] } = Object.freeze({ keys: [], ids: [] })

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { expect, it, onTestFinished } from 'vitest'
 import { RateLimitedError } from '../../../src/errors.js'
+import { RATE_LIMIT_REDIS_PREFIX } from '../../../src/plugins/limits/rate-limit.js'
 import { RedisFailures } from '../../../src/plugins/limits/redis-failures.js'
 import {
   RedisStreamSlots,
@@ -176,6 +177,67 @@ describeWithRedis('limits in Redis', () => {
     await slots.flushReleases()
     expect(warnings).toEqual(['Redis unreachable: a stream lease could not be removed'])
     expect(slots.held).toBe(0)
+  })
+
+  const slotSet = (client: string) => `${STREAM_SLOTS_REDIS_PREFIX}${client}`
+
+  it("a stream's request makes one round trip for its rate count and its slot", async () => {
+    const { app } = await instance({ RATE_LIMIT_MAX: '10', STREAMS_PER_CLIENT: '2' })
+    context.upstream.reset(sseReply())
+    const commands = await watchCommands()
+    const stream = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
+    expect(stream.statusCode).toBe(200)
+    expect(stream.headers['ratelimit-remaining']).toBe('9')
+    await waitFor(async () => (await shared.admin.zcard(slotSet('ip:127.0.0.1'))) === 0)
+    const counting = commands.filter((args) => args.includes(`${RATE_LIMIT_REDIS_PREFIX}ip:127.0.0.1`))
+    // The scripts the instance ran on the client's slots (not the test's own ZCARDs).
+    const slotting = commands.filter(
+      (args) => /^eval(sha)?$/i.test(args[0] ?? '') && args.includes(slotSet('ip:127.0.0.1')),
+    )
+    // EVALSHA, and EVAL when the script was not loaded yet: the same one command.
+    expect(new Set(counting.map((args) => args.slice(2).join(' '))).size).toBe(1)
+    // The count's command, then the release's (the instance made no other acquire to carry it).
+    expect(new Set(slotting.map((args) => args.slice(2).join(' '))).size).toBe(2)
+    expect(slotting[0]).toEqual(counting[0])
+  })
+
+  it('a request refused by the rate takes no slot, and its 429 carries the RateLimit headers', async () => {
+    const { app } = await instance({ RATE_LIMIT_MAX: '1', STREAMS_PER_CLIENT: '2' })
+    context.upstream.reset(sseReply())
+    expect((await app.inject({ method: 'GET', url: '/stream?prompt=hi' })).statusCode).toBe(200)
+    await waitFor(
+      () => app.limits.streamSlots instanceof RedisStreamSlots && app.limits.streamSlots.held === 0,
+    )
+    const refused = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
+    expect(refused.statusCode).toBe(429)
+    expect(refused.json().detail).toMatch(
+      /^Too many requests: 1 requests per 60 s for this client; retry in /,
+    )
+    expect(refused.headers['ratelimit-limit']).toBe('1')
+    expect(refused.headers['ratelimit-remaining']).toBe('0')
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/)
+    expect((app.limits.streamSlots as RedisStreamSlots).held).toBe(0)
+    expect(await shared.admin.zcard(slotSet('ip:127.0.0.1'))).toBe(0)
+  })
+
+  it('a request to resume a stream takes no slot', async () => {
+    const { app } = await instance({ STREAMS_PER_CLIENT: '1' })
+    const resumed = await app.inject({
+      method: 'GET',
+      url: '/stream?prompt=hi',
+      headers: { 'last-event-id': 'AAAAAAAAAAAAAAAAAAAAAA:3' },
+    })
+    expect(resumed.statusCode).toBe(410)
+    expect((app.limits.streamSlots as RedisStreamSlots).held).toBe(0)
+    expect(await shared.admin.zcard(slotSet('ip:127.0.0.1'))).toBe(0)
+  })
+
+  it('a slot taken for a request that opens no stream after all (a 422) is given back', async () => {
+    const { app } = await instance({ STREAMS_PER_CLIENT: '1' })
+    const invalid = await app.inject({ method: 'POST', url: '/stream', payload: { prompt: 42 } })
+    expect(invalid.statusCode).toBe(422)
+    await waitFor(async () => (await shared.admin.zcard(slotSet('ip:127.0.0.1'))) === 0, { timeout: 5_000 })
+    expect((app.limits.streamSlots as RedisStreamSlots).held).toBe(0)
   })
 
   it('a stream refused by the shared count is a 429 before any upstream call', async () => {
