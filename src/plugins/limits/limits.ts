@@ -57,10 +57,10 @@ export async function createLimits(app: FastifyInstance, config: Config): Promis
   return limits
 }
 
-/** Stream slots in Redis; the slots released by the streams a shutdown ended are given back before it quits. */
+/** Stream slots in Redis; the slots a shutdown's streams and requests leave are given back before it quits. */
 function redisStreamSlots(app: FastifyInstance, redis: SharedCounters): RedisStreamSlots {
   const slots = new RedisStreamSlots(redis.client, redis.failures)
-  app.addHook('onClose', () => slots.flushReleases())
+  app.addHook('onClose', () => slots.close())
   return slots
 }
 

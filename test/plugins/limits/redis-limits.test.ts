@@ -72,16 +72,16 @@ describeWithRedis('limits in Redis', () => {
 
   it("a crashed instance's leases expire: its slots come back without it", async () => {
     const crashed = await client()
-    await new RedisStreamSlots(crashed, failuresFor(), 300).acquire('ip:10.0.0.3', 1)
+    await new RedisStreamSlots(crashed, failuresFor(), { leaseMs: 300 }).acquire('ip:10.0.0.3', 1)
     crashed.disconnect() // never releases, never renews
-    const survivor = new RedisStreamSlots(await client(), failuresFor(), 300)
+    const survivor = new RedisStreamSlots(await client(), failuresFor(), { leaseMs: 300 })
     await expect(survivor.acquire('ip:10.0.0.3', 1)).rejects.toBeInstanceOf(RateLimitedError)
     await waitFor(async () => (await shared.admin.zcard(`${STREAM_SLOTS_REDIS_PREFIX}ip:10.0.0.3`)) === 0)
     await expect(survivor.acquire('ip:10.0.0.3', 1)).resolves.toBeDefined()
   })
 
   it('renews every lease the instance holds before it expires, and stops once none is held', async () => {
-    const slots = new RedisStreamSlots(await client(), failuresFor(), 300)
+    const slots = new RedisStreamSlots(await client(), failuresFor(), { leaseMs: 300 })
     const leases = [await slots.acquire('ip:10.0.0.4', 1), await slots.acquire('ip:10.0.0.5', 2)]
     onTestFinished(() => {
       for (const lease of leases) lease.release()
@@ -117,7 +117,7 @@ describeWithRedis('limits in Redis', () => {
   const leasesOf = (client: string) => shared.admin.zrange(`${STREAM_SLOTS_REDIS_PREFIX}${client}`, 0, -1)
 
   it("a release takes no command of its own: the instance's next acquire removes the lease first", async () => {
-    const slots = new RedisStreamSlots(await client(), failuresFor(), 30_000, 60_000)
+    const slots = new RedisStreamSlots(await client(), failuresFor(), { releaseDelayMs: 60_000 })
     const lease = await slots.acquire('ip:10.0.0.6', 1)
     const [released] = await leasesOf('ip:10.0.0.6')
     const commands = await watchCommands()
@@ -134,7 +134,7 @@ describeWithRedis('limits in Redis', () => {
   })
 
   it('releases no acquire follows are removed after the release delay, all in one command', async () => {
-    const slots = new RedisStreamSlots(await client(), failuresFor(), 30_000, 50)
+    const slots = new RedisStreamSlots(await client(), failuresFor(), { releaseDelayMs: 50 })
     const leases: StreamLease[] = [
       await slots.acquire('ip:10.0.0.7', 2),
       await slots.acquire('ip:10.0.0.8', 2),
@@ -170,7 +170,7 @@ describeWithRedis('limits in Redis', () => {
     const warnings: string[] = []
     const log = { warn: (_details: unknown, message: string) => warnings.push(message) }
     const failures = new RedisFailures(log as unknown as FastifyInstance['log'], 'open')
-    const slots = new RedisStreamSlots(connection, failures, 30_000, 60_000)
+    const slots = new RedisStreamSlots(connection, failures, { releaseDelayMs: 60_000 })
     const lease = await slots.acquire('ip:10.0.0.10', 1)
     await doomed.stop()
     lease.release()
@@ -188,17 +188,21 @@ describeWithRedis('limits in Redis', () => {
     const stream = await app.inject({ method: 'GET', url: '/stream?prompt=hi' })
     expect(stream.statusCode).toBe(200)
     expect(stream.headers['ratelimit-remaining']).toBe('9')
-    await waitFor(async () => (await shared.admin.zcard(slotSet('ip:127.0.0.1'))) === 0)
-    const counting = commands.filter((args) => args.includes(`${RATE_LIMIT_REDIS_PREFIX}ip:127.0.0.1`))
-    // The scripts the instance ran on the client's slots (not the test's own ZCARDs).
-    const slotting = commands.filter(
-      (args) => /^eval(sha)?$/i.test(args[0] ?? '') && args.includes(slotSet('ip:127.0.0.1')),
-    )
-    // EVALSHA, and EVAL when the script was not loaded yet: the same one command.
-    expect(new Set(counting.map((args) => args.slice(2).join(' '))).size).toBe(1)
+    // The scripts the instance ran naming `key`, each once (EVALSHA, and EVAL when the script was not
+    // loaded yet, are the same command).
+    const scriptsOn = (key: string) => [
+      ...new Set(
+        commands
+          .filter((args) => /^eval(sha)?$/i.test(args[0] ?? '') && args.includes(key))
+          .map((args) => args.slice(2).join(' ')),
+      ),
+    ]
     // The count's command, then the release's (the instance made no other acquire to carry it).
-    expect(new Set(slotting.map((args) => args.slice(2).join(' '))).size).toBe(2)
-    expect(slotting[0]).toEqual(counting[0])
+    await waitFor(() => scriptsOn(slotSet('ip:127.0.0.1')).length === 2)
+    const [counting, ...others] = scriptsOn(`${RATE_LIMIT_REDIS_PREFIX}ip:127.0.0.1`)
+    expect(others).toEqual([])
+    expect(scriptsOn(slotSet('ip:127.0.0.1'))[0]).toBe(counting)
+    expect(await shared.admin.zcard(slotSet('ip:127.0.0.1'))).toBe(0)
   })
 
   it('a request refused by the rate takes no slot, and its 429 carries the RateLimit headers', async () => {
@@ -230,6 +234,22 @@ describeWithRedis('limits in Redis', () => {
     expect(resumed.statusCode).toBe(410)
     expect((app.limits.streamSlots as RedisStreamSlots).held).toBe(0)
     expect(await shared.admin.zcard(slotSet('ip:127.0.0.1'))).toBe(0)
+  })
+
+  it('closing gives back the slots reserved that no stream took, and the released leases, at once', async () => {
+    const slots = new RedisStreamSlots(await client(), failuresFor(), {
+      releaseDelayMs: 60_000,
+      reservationMs: 60_000,
+    })
+    const rate = { key: `${RATE_LIMIT_REDIS_PREFIX}ip:10.0.0.11`, windowMs: 60_000, max: 10 }
+    await slots.countAndReserve(rate, 'ip:10.0.0.11', 2)
+    ;(await slots.acquire('ip:10.0.0.12', 2)).release()
+    expect(await shared.admin.zcard(slotSet('ip:10.0.0.11'))).toBe(1)
+    expect(await shared.admin.zcard(slotSet('ip:10.0.0.12'))).toBe(1)
+    await slots.close()
+    expect(await shared.admin.zcard(slotSet('ip:10.0.0.11'))).toBe(0)
+    expect(await shared.admin.zcard(slotSet('ip:10.0.0.12'))).toBe(0)
+    expect(slots.held).toBe(0)
   })
 
   it('a slot taken for a request that opens no stream after all (a 422) is given back', async () => {
