@@ -127,7 +127,8 @@ export class RedisStreamSlots implements StreamSlots {
    * Counts a request of `client` that opens a stream in its request rate and, when the rate admits it and
    * a slot is free, takes one for the stream's acquire to find; resolves to the count and the window's
    * time left, as @fastify/rate-limit's store does. A full client gets no slot: its acquire refuses it.
-   * Rejects when Redis fails (the caller applies the failure policy).
+   * Rejects when Redis fails (the caller applies the failure policy; the releases it carried then
+   * expire by themselves within leaseMs).
    */
   async countAndReserve(
     rate: RateCount,
