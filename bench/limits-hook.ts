@@ -50,6 +50,8 @@ for (const [name, environment] of Object.entries(configurations)) {
     LOG_LEVEL: 'silent',
     METRICS_ENABLED: 'false',
     RAG_DATA_DIR: '/tmp/bench-rag-data',
+    // With REDIS_URL the replay log would move into Redis too: its cost is bench/resume.ts's question.
+    STREAM_RESUME: 'false',
     ...environment,
   })
   apps[name] = await buildApp(config, { openai: instant })

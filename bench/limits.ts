@@ -5,17 +5,32 @@
  * to refuse anything: the figures are the cost of counting. Servers are pinned to CPU 0; wrk, the stream
  * client, the fake upstream and redis-server share CPU 1. After a discarded warm-up round, rounds rotate the order of the servers; ratios
  * are taken against "off" in the same round, and the median over rounds is reported.
+ *
+ * Resumption is off in every configuration: with REDIS_URL the replay log moves into Redis too, whose cost
+ * (one XADD per event) is bench/resume.ts's question, not the limits'. BENCH_BASE_REF=<ref> adds "redis
+ * (base)", the limits counted in Redis by that ref's build, to compare a change before and after in one
+ * run; BENCH_VARIANTS=off,redis,... measures only those.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { LOAD_CPU, streamLoad, wrk } from './load.js'
-import { freePort, gatewayEnvironment, ROOT, type Running, startNode, withCpu } from './processes.js'
+import {
+  buildRef,
+  freePort,
+  gatewayEnvironment,
+  ROOT,
+  type Running,
+  startNode,
+  withCpu,
+} from './processes.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const BASE_REF = process.env.BENCH_BASE_REF
 
 console.log('building the server (npm run build)...')
 execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' })
+const baseDirectory = BASE_REF ? buildRef(BASE_REF, 'limits') : undefined
 
 const redisPort = await freePort()
 const redis: ChildProcess = spawn(
@@ -45,21 +60,28 @@ const fake = await startNode('fake', ['--import', 'tsx', 'bench/fake-upstream.ts
 const OFF = { RATE_LIMIT_MAX: '0', STREAMS_PER_CLIENT: '0' }
 // High enough that nothing is refused (wrk counts any non-2xx as an error): only the counting is measured.
 const ON = { RATE_LIMIT_MAX: '1000000000', STREAMS_PER_CLIENT: '1000000' }
-const configurations: Record<string, Record<string, string>> = {
+const REDIS = { ...ON, REDIS_URL: `redis://127.0.0.1:${redisPort}` }
+const allConfigurations: Record<string, Record<string, string>> = {
   off: OFF,
   'off again': OFF,
   memory: ON,
-  redis: { ...ON, REDIS_URL: `redis://127.0.0.1:${redisPort}` },
+  redis: REDIS,
+  ...(baseDirectory && { 'redis (base)': REDIS }),
 }
+const chosen = process.env.BENCH_VARIANTS?.split(',')
+const configurations = Object.fromEntries(
+  Object.entries(allConfigurations).filter(([name]) => name === 'off' || !chosen || chosen.includes(name)),
+)
 
 async function startGateway(name: string, environment: Record<string, string>): Promise<Running> {
+  const directory = name === 'redis (base)' && baseDirectory ? baseDirectory : ROOT
   return startNode(
     name,
-    ['--max-semi-space-size=32', '--import', './bench/event-loop-probe.mjs', 'dist/server.js'],
+    ['--max-semi-space-size=32', '--import', './bench/event-loop-probe.mjs', `${directory}/dist/server.js`],
     {
       cpu: '0',
       port: await freePort(),
-      env: { ...gatewayEnvironment(fake.url), LOG_LEVEL: 'warn', ...environment },
+      env: { ...gatewayEnvironment(fake.url), LOG_LEVEL: 'warn', STREAM_RESUME: 'false', ...environment },
     },
   )
 }

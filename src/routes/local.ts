@@ -49,7 +49,7 @@ const localRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/local-stream',
     {
-      config: { scope: 'use', generates: true, moderatedInput: promptInputs },
+      config: { scope: 'use', generates: true, moderatedInput: promptInputs, opensStream: true },
       schema: {
         summary: "Stream a local model's answer as Ollama's NDJSON lines",
         description:

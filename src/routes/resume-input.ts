@@ -28,6 +28,16 @@ export function resumePosition(request: FastifyRequest): ResumePosition | undefi
   return { streamId: match[1] as string, seq: Number(match[2]) }
 }
 
+/**
+ * Whether a request to a stream route starts a generation, rather than asking to resume one (by a
+ * Last-Event-ID, or `?last_event_id=`, when resumption is on): read before validation, for the limits.
+ */
+export function startsStream(request: FastifyRequest): boolean {
+  if (!request.server.streams.resumption) return true
+  const query = request.query as { last_event_id?: unknown } | undefined
+  return request.headers['last-event-id'] === undefined && query?.last_event_id === undefined
+}
+
 /** The 422 of a Last-Event-ID that cannot be used, located where the request gave it. */
 export function invalidLastEventId(request: FastifyRequest, msg: string): RequestValidationError {
   const fromHeader = typeof request.headers['last-event-id'] === 'string'

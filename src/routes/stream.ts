@@ -7,7 +7,7 @@ import { sse } from '../streaming/sse.js'
 import { sendStream } from '../streaming/stream-body.js'
 import { resumableStream, streamCallOptions } from './call-options.js'
 import { asMessages, promptFrom, promptInputs } from './prompt-input.js'
-import { invalidLastEventId, resumePosition, sendResumed } from './resume-input.js'
+import { invalidLastEventId, resumePosition, sendResumed, startsStream } from './resume-input.js'
 
 const SSE_DESCRIPTION =
   'Server-sent events, compact JSON as shown. One `data: {"content":"<delta>"}` frame per text delta, then `data: {"done":true}` ' +
@@ -44,7 +44,7 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/stream',
     {
-      config: { scope: 'use', generates: true, moderatedInput: promptInputs },
+      config: { scope: 'use', generates: true, moderatedInput: promptInputs, opensStream: startsStream },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events',
@@ -71,7 +71,13 @@ const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     '/stream',
     {
       // EventSource cannot send a key: a token from POST /auth/stream-token as `?access_token=`.
-      config: { scope: 'use', streamToken: true, generates: true, moderatedInput: promptInputs },
+      config: {
+        scope: 'use',
+        streamToken: true,
+        generates: true,
+        moderatedInput: promptInputs,
+        opensStream: startsStream,
+      },
       schema: {
         ...schema,
         summary: 'Stream an answer as server-sent events, for EventSource',

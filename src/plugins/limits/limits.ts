@@ -49,12 +49,19 @@ export async function createLimits(app: FastifyInstance, config: Config): Promis
   }
   let streamSlots: StreamSlots | undefined
   if (config.STREAMS_PER_CLIENT > 0) {
-    streamSlots = redis ? new RedisStreamSlots(redis.client, redis.failures) : new MemoryStreamSlots()
+    streamSlots = redis ? redisStreamSlots(app, redis) : new MemoryStreamSlots()
   }
   const limits = { streamSlots, redis }
   app.decorate('limits', limits)
   decorateStreamQuota(app, config.STREAMS_PER_CLIENT)
   return limits
+}
+
+/** Stream slots in Redis; the slots a shutdown's streams and requests leave are given back before it quits. */
+function redisStreamSlots(app: FastifyInstance, redis: SharedCounters): RedisStreamSlots {
+  const slots = new RedisStreamSlots(redis.client, redis.failures)
+  app.addHook('onClose', () => slots.close())
+  return slots
 }
 
 /**
@@ -77,7 +84,7 @@ function decorateStreamQuota(app: FastifyInstance, globalLimit: number) {
  * runs for a request that is not refused.
  */
 export async function limitRoutesFromHere(app: FastifyInstance, config: Config, limits: Limits) {
-  await registerRateLimit(app, config, limits.redis)
+  await registerRateLimit(app, config, limits.redis, limits.streamSlots)
   if (config.RATE_LIMIT_MAX === 0 && limits.streamSlots === undefined) return
   app.addHook('onError', async (_request, _reply, error) => {
     if (error instanceof RateLimitedError) app.metrics.countRateLimitRejection()

@@ -1,14 +1,25 @@
-import { createRequire } from 'node:module'
-import fastifyRateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit'
-import type { FastifyInstance } from 'fastify'
+import fastifyRateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from '../../config.js'
 import { RateLimitedError } from '../../errors.js'
+import type { StreamSlots } from '../../streaming/stream-slots.js'
 import { clientOf } from './client-key.js'
 import type { RedisFailures } from './redis-failures.js'
+import { guardedRedisStore, StreamStarts } from './redis-rate-store.js'
+import { RedisStreamSlots } from './redis-stream-slots.js'
 
-/** Where the counters of the request rate live in Redis: one key per client and window. */
-export const RATE_LIMIT_REDIS_PREFIX = 'genai:rate:'
+export { RATE_LIMIT_REDIS_PREFIX } from './redis-rate-store.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route opens a stream (always, or for the requests the function says): with the limits in Redis,
+     * its request rate count also takes the stream's slot, in one round trip (redis-rate-store.ts).
+     */
+    opensStream?: true | ((request: FastifyRequest) => boolean)
+  }
+}
 
 /** Counters in Redis, shared by every instance, and what to do when it fails. */
 export interface SharedCounters {
@@ -31,18 +42,25 @@ export async function registerRateLimit(
   app: FastifyInstance,
   config: Config,
   redis: SharedCounters | undefined,
+  streamSlots: StreamSlots | undefined,
 ) {
   if (config.RATE_LIMIT_MAX === 0) return
   const windowSeconds = Math.round(config.RATE_LIMIT_WINDOW_MS / 1000)
+  const maxOf = (request: FastifyRequest) =>
+    request.apiKey?.limits?.requestsPerWindow ?? config.RATE_LIMIT_MAX
+  const streams =
+    redis && streamSlots instanceof RedisStreamSlots
+      ? { slots: streamSlots, starts: new StreamStarts() }
+      : undefined
   await app.register(fastifyRateLimit, {
     global: true,
-    max: (request) => request.apiKey?.limits?.requestsPerWindow ?? config.RATE_LIMIT_MAX,
+    max: streams ? announcingStreams(streams.starts, maxOf) : maxOf,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     keyGenerator: clientOf,
     enableDraftSpec: true,
     // The failure policy decides: guardedRedisStore throws a 503 when it is `closed`.
     skipOnError: config.RATE_LIMIT_REDIS_FAILURE === 'open',
-    ...(redis && { store: guardedRedisStore(redis.client, redis.failures) }),
+    ...(redis && { store: guardedRedisStore(redis.client, redis.failures, streams) }),
     errorResponseBuilder: (request, context) => {
       const per = request.apiKey ? 'this API key' : 'this client'
       const reason = `${context.max} requests per ${windowSeconds} s for ${per}; retry in ${context.after}`
@@ -51,45 +69,17 @@ export async function registerRateLimit(
   })
 }
 
-type StoreCallback = Parameters<FastifyRateLimitStore['incr']>[1]
-
-// The library's own Redis store (its Lua script, one round trip per request), wrapped below.
-const require = createRequire(import.meta.url)
-const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (
-  continueExceeding: boolean,
-  exponentialBackoff: boolean,
-  redis: Redis,
-  prefix: string,
-) => FastifyRateLimitStore
-
 /**
- * @fastify/rate-limit's Redis store, with each failure going through the failure policy: counted and
- * logged, then passed on (skipped by `skipOnError` when open) or turned into a 503 (closed).
+ * The rate limiter's `max` option, which also announces each request that opens a stream (with its
+ * stream limit) to the store, so that its count takes the stream's slot too.
  */
-function guardedRedisStore(client: Redis, failures: RedisFailures) {
-  return class GuardedRedisStore {
-    readonly #store = new RedisStore(false, false, client, RATE_LIMIT_REDIS_PREFIX)
-
-    incr(key: string, callback: StoreCallback, timeWindow: number, max: number): void {
-      this.#store.incr(
-        key,
-        (error, result) => {
-          if (!error) return callback(null, result)
-          try {
-            failures.failed(error, 'the request rate')
-            callback(error)
-          } catch (unavailable) {
-            callback(unavailable as Error)
-          }
-        },
-        timeWindow,
-        max,
-      )
+function announcingStreams(starts: StreamStarts, maxOf: (request: FastifyRequest) => number) {
+  return (request: FastifyRequest, client: string): number => {
+    const opens = request.routeOptions.config.opensStream
+    if (opens === true || opens?.(request)) {
+      const quota = request.streamQuota
+      if (quota) starts.announce(client, quota.limit)
     }
-
-    child(): this {
-      // Routes share the global counter: per-route limits are not used.
-      return this
-    }
+    return maxOf(request)
   }
 }
